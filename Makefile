@@ -1,0 +1,40 @@
+# box: a container engine built one kernel mechanism at a time.
+#
+#   make                 build every stage
+#   make test            every stage's tests, the book's examples, the exercise checks
+#   make test-STAGE      the same for one stage, e.g. make test-step01-chroot
+#   make sanitize        every stage's tests under AddressSanitizer and UBSan
+#   make demo            build the newest stage and run a command in a container
+#   make deps            install the Debian/Ubuntu packages the kit needs (as root)
+#   make clean
+
+STAGES := $(sort $(wildcard step0[0-9]-*)) $(wildcard final)
+NEWEST := $(lastword $(STAGES))
+
+# Debian packages: build tools and test framework, then what the stages use.
+DEPS = build-essential pkg-config clang libcmocka-dev bc python3 \
+	busybox-static util-linux procps iproute2 nftables
+
+all:
+	@for s in $(STAGES); do $(MAKE) -C $$s || exit 1; done
+
+test:
+	@testkit/run-tests $(STAGES)
+
+test-%:
+	@testkit/run-tests $*
+
+sanitize:
+	@for s in $(STAGES); do $(MAKE) -C $$s sanitize || exit 1; done
+
+demo:
+	@testkit/demo $(NEWEST)
+
+deps:
+	apt-get update
+	apt-get install -y --no-install-recommends $(DEPS)
+
+clean:
+	@for s in $(STAGES) $(wildcard exercises/step0*); do $(MAKE) -C $$s clean >/dev/null; done
+
+.PHONY: all test sanitize demo deps clean

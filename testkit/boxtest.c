@@ -1,0 +1,356 @@
+/*
+ * boxtest.c - run box like a user would, and check that it cleans up.
+ * See boxtest.h. TESTKIT_DIR is set by the stage's Makefile.
+ */
+#include "boxtest.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static char scratch_dir[] = "/tmp/box-test.XXXXXX";
+static char rootfs_dir[sizeof(scratch_dir) + 16];
+
+const char *box_path(void)
+{
+	const char *box = getenv("BOX");
+
+	return box ? box : "./box";
+}
+
+const char *test_dir(void)
+{
+	return scratch_dir;
+}
+
+const char *test_rootfs(void)
+{
+	return rootfs_dir;
+}
+
+int is_root(void)
+{
+	return geteuid() == 0;
+}
+
+void skip_unless_root(void)
+{
+	if (!is_root()) {
+		print_message("skipped: this test runs box as root\n");
+		skip();
+	}
+}
+
+static int status_of(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	return 128 + WTERMSIG(wstatus);
+}
+
+/* Append what is readable on fd to buf; returns 0 at end of file. */
+static int drain(int fd, char *buf, size_t *len)
+{
+	ssize_t n;
+	char scrap[4096];
+
+	if (*len < RUN_OUTPUT_MAX - 1)
+		n = read(fd, buf + *len, RUN_OUTPUT_MAX - 1 - *len);
+	else
+		n = read(fd, scrap, sizeof(scrap));	/* output past the limit is dropped */
+	if (n < 0)
+		return errno == EINTR ? 1 : 0;
+	if (n > 0 && *len < RUN_OUTPUT_MAX - 1)
+		*len += (size_t)n;
+	buf[*len] = '\0';
+	return n > 0;
+}
+
+static void exec_child(char *const argv[], int in, int out, int err)
+{
+	dup2(in, STDIN_FILENO);
+	dup2(out, STDOUT_FILENO);
+	dup2(err, STDERR_FILENO);
+	execvp(argv[0], argv);
+	fprintf(stderr, "boxtest: exec %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* Read the child's stdout and stderr until both close or the time is up. */
+static int collect(struct run *r, int out, int err, time_t deadline)
+{
+	struct pollfd fds[2] = { { .fd = out, .events = POLLIN }, { .fd = err, .events = POLLIN } };
+	size_t out_len = 0, err_len = 0;
+
+	while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+		int left = (int)(deadline - time(NULL));
+
+		if (left <= 0 || poll(fds, 2, left * 1000) == 0)
+			return -1;
+		if (fds[0].revents && !drain(out, r->out, &out_len))
+			fds[0].fd = -1;
+		if (fds[1].revents && !drain(err, r->err, &err_len))
+			fds[1].fd = -1;
+	}
+	return 0;
+}
+
+struct run run_argv_with_input(char *const argv[], const char *input)
+{
+	static struct run r;
+	int out[2], err[2], in[2], wstatus;
+	pid_t pid;
+
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		exec_child(argv, in[0], out[1], err[1]);
+	close(out[1]);
+	close(err[1]);
+	close(in[0]);
+	if (input && write(in[1], input, strlen(input)) < 0)
+		print_error("boxtest: write input: %s\n", strerror(errno));
+	close(in[1]);
+	if (collect(&r, out[0], err[0], time(NULL) + RUN_TIMEOUT_SECONDS) < 0) {
+		print_error("boxtest: %s did not finish in %d s; killing it\n", argv[0], RUN_TIMEOUT_SECONDS);
+		kill(pid, SIGKILL);
+		r.status = -1;
+	}
+	close(out[0]);
+	close(err[0]);
+	while (waitpid(pid, &wstatus, 0) < 0)
+		assert_int_equal(errno, EINTR);
+	if (r.status != -1)
+		r.status = status_of(wstatus);
+	return r;
+}
+
+struct run run_argv(char *const argv[])
+{
+	return run_argv_with_input(argv, NULL);
+}
+
+struct run run_box(const char *arg, ...)
+{
+	char *argv[64];
+	int argc = 0;
+	va_list ap;
+
+	argv[argc++] = (char *)box_path();
+	va_start(ap, arg);
+	for (const char *a = arg; a; a = va_arg(ap, const char *)) {
+		assert_true(argc < 63);
+		argv[argc++] = (char *)a;
+	}
+	va_end(ap);
+	argv[argc] = NULL;
+	return run_argv(argv);
+}
+
+void host_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	struct run r;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	r = run_argv(argv);
+	if (r.status != 0)
+		fail_msg("host command failed (status %d): %s\n%s", r.status, cmd, r.err);
+}
+
+char *read_text(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return buf;
+}
+
+/* ---- clean-host check ------------------------------------------------------------------ */
+
+static int compare_lines(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Split text into lines and sort them, so two snapshots compare as multisets. */
+static size_t sorted_lines(char *text, char **lines, size_t max)
+{
+	size_t n = 0;
+
+	for (char *line = strtok(text, "\n"); line && n < max; line = strtok(NULL, "\n"))
+		lines[n++] = line;
+	qsort(lines, n, sizeof(*lines), compare_lines);
+	return n;
+}
+
+static char *snapshot(void)
+{
+	char *argv[] = { TESTKIT_DIR "/host-state", NULL };
+	struct run r = run_argv(argv);
+
+	if (r.status != 0)
+		fail_msg("testkit/host-state failed: %s", r.err);
+	return strdup(r.out);
+}
+
+void host_state_save(struct host_state *before)
+{
+	before->lines = snapshot();
+	assert_non_null(before->lines);
+}
+
+/* Append to report every line of after that has no partner in before. */
+static void new_lines(char *before, char *after, char *report, size_t size)
+{
+	enum { MAX_LINES = 4096 };
+	static char *b[MAX_LINES], *a[MAX_LINES];
+	size_t nb = sorted_lines(before, b, MAX_LINES), na = sorted_lines(after, a, MAX_LINES);
+	size_t i = 0, j = 0;
+
+	while (j < na) {
+		int cmp = i < nb ? strcmp(b[i], a[j]) : 1;
+
+		if (cmp == 0) {
+			i++;
+			j++;
+		} else if (cmp < 0) {
+			i++;
+		} else {
+			size_t len = strlen(report);
+			snprintf(report + len, size - len, "  %s\n", a[j++]);
+		}
+	}
+}
+
+/* Reap children that have exited; return how many are still alive. With a report, name
+ * them there and kill them, so that one leak does not spoil the tests after it. */
+static int live_children(char *report, size_t size)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *d;
+	int live = 0;
+
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	if (!proc)
+		return 0;
+	while ((d = readdir(proc))) {
+		char path[300], stat[1024], *paren;
+		int ppid;
+		char state;
+
+		snprintf(path, sizeof(path), "/proc/%s/stat", d->d_name);
+		if (d->d_name[0] < '1' || d->d_name[0] > '9' || !read_text(path, stat, sizeof(stat)))
+			continue;
+		/* proc(5): "pid (comm) state ppid ...", comm may hold spaces, so parse after the last ')' */
+		paren = strrchr(stat, ')');
+		if (!paren || sscanf(paren + 2, "%c %d", &state, &ppid) != 2 || ppid != getpid() || state == 'Z')
+			continue;
+		live++;
+		if (report) {
+			size_t len = strlen(report);
+			paren[1] = '\0';	/* keep "pid (comm)" */
+			snprintf(report + len, size - len, "  process %s\n", stat);
+			kill(atoi(d->d_name), SIGKILL);
+		}
+	}
+	closedir(proc);
+	return live;
+}
+
+void assert_host_clean(struct host_state *before)
+{
+	static char report[16384];
+	char *after;
+	int tries;
+
+	/* A container's last processes may take a moment to be reaped by the kernel. */
+	for (tries = 0; tries < 20 && live_children(NULL, 0) > 0; tries++)
+		usleep(50 * 1000);
+	report[0] = '\0';
+	live_children(report, sizeof(report));
+	after = snapshot();
+	new_lines(before->lines, after, report, sizeof(report));
+	free(after);
+	free(before->lines);
+	before->lines = NULL;
+	if (report[0])
+		fail_msg("the host is not clean after the test; left behind:\n%s", report);
+}
+
+int integration_setup(void **state)
+{
+	static struct host_state before;
+
+	if (is_root())
+		host_state_save(&before);
+	*state = &before;
+	return 0;
+}
+
+int integration_teardown(void **state)
+{
+	struct host_state *before = *state;
+
+	if (before->lines)
+		assert_host_clean(before);
+	return 0;
+}
+
+int testkit_setup(void **state)
+{
+	char *argv[] = { TESTKIT_DIR "/mkrootfs.sh", rootfs_dir, NULL };
+	struct run r;
+
+	(void)state;
+	if (!mkdtemp(scratch_dir)) {
+		print_error("boxtest: mkdtemp %s: %s\n", scratch_dir, strerror(errno));
+		return -1;
+	}
+	snprintf(rootfs_dir, sizeof(rootfs_dir), "%s/rootfs", scratch_dir);
+	r = run_argv(argv);
+	if (r.status != 0) {
+		print_error("boxtest: building the rootfs failed: %s\n", r.err);
+		return -1;
+	}
+	/* prctl(2): orphans of anything we start become our children, so leaks can be seen. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
+		print_error("boxtest: PR_SET_CHILD_SUBREAPER: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int testkit_cleanup(void **state)
+{
+	char *argv[] = { "rm", "-rf", "--one-file-system", scratch_dir, NULL };
+
+	(void)state;
+	return run_argv(argv).status == 0 ? 0 : -1;
+}
