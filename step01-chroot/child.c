@@ -60,16 +60,20 @@ static _Noreturn void exec_failed(const char *command)
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
+/* Set up the inside, in order; each step reports its own failure. */
+static int setup_inside(const struct container_spec *spec)
+{
+	if (enter_rootfs(spec->rootfs) < 0)
+		return fail("chroot into %s", spec->rootfs);
+	if (reset_environment() < 0)
+		return fail("set the environment");
+	return 0;
+}
+
 _Noreturn void child_main(const struct container_spec *spec)
 {
-	if (enter_rootfs(spec->rootfs) < 0) {
-		fail("chroot into %s", spec->rootfs);
+	if (setup_inside(spec) < 0)
 		_exit(EXIT_BOX_ERROR);
-	}
-	if (reset_environment() < 0) {
-		fail("set the environment");
-		_exit(EXIT_BOX_ERROR);
-	}
 	/* execvp(3) searches PATH, which is now the container's, inside the new root. */
 	execvp(spec->argv[0], spec->argv);
 	exec_failed(spec->argv[0]);

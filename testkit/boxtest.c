@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,6 +138,12 @@ struct run run_argv_with_input(char *const argv[], const char *input)
 	if (r.status != -1)
 		r.status = status_of(wstatus);
 	return r;
+}
+
+void assert_status(const struct run *r, int status)
+{
+	if (r->status != status)
+		fail_msg("exit status %d, expected %d; stderr:\n%s", r->status, status, r->err);
 }
 
 struct run run_argv(char *const argv[])
@@ -331,6 +338,11 @@ int testkit_setup(void **state)
 	(void)state;
 	if (!mkdtemp(scratch_dir)) {
 		print_error("boxtest: mkdtemp %s: %s\n", scratch_dir, strerror(errno));
+		return -1;
+	}
+	/* mkdtemp makes it 0700; root of a user namespace is another host id and must get through. */
+	if (chmod(scratch_dir, 0755) < 0) {
+		print_error("boxtest: chmod %s: %s\n", scratch_dir, strerror(errno));
 		return -1;
 	}
 	snprintf(rootfs_dir, sizeof(rootfs_dir), "%s/rootfs", scratch_dir);

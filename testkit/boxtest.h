@@ -41,6 +41,8 @@ const char *test_dir(void);
 struct run run_box(const char *arg, ...);
 struct run run_argv(char *const argv[]);
 struct run run_argv_with_input(char *const argv[], const char *input);
+/* Fail, showing stderr, unless the run exited with status. */
+void assert_status(const struct run *r, int status);
 /* Run a shell command line on the host (setup steps), failing the test if it fails. */
 void host_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1,0 +1,60 @@
+/*
+ * box.h - what the files of this stage offer each other.
+ *
+ * Convention (see util.c): a function that can fail returns 0 or -1 with
+ * errno set, and prints nothing; the caller that knows the context reports
+ * the failure once, with fail().
+ */
+#ifndef BOX_H
+#define BOX_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "spec.h"
+
+/* Exit statuses, as docker and the shell use them. */
+enum {
+	EXIT_BOX_ERROR = 125,	/* box itself failed */
+	EXIT_CANNOT_EXEC = 126,	/* the command exists but cannot be executed */
+	EXIT_NOT_FOUND = 127,	/* the command does not exist */
+	EXIT_SIGNAL_BASE = 128,	/* killed by signal N: 128 + N */
+};
+
+/* box.c: the command line */
+enum command { CMD_HELP, CMD_RUN, CMD_RUN_HELP };
+struct command_line {
+	enum command command;
+	struct container_spec spec;
+};
+int parse_command_line(int argc, char *argv[], struct command_line *cl);
+
+/* run.c: the parent side */
+int run_container(struct container_spec *spec);
+int exit_status_of(int wait_status);
+
+/* child.c: the child side; sync_fd is the pipe the parent says "go" on */
+_Noreturn void child_main(const struct container_spec *spec, int sync_fd);
+
+/* namespaces.c: clone flags, hostname, loopback, user-namespace id maps */
+pid_t clone_container(const struct container_spec *spec);
+int check_hostname(const char *hostname);
+int parse_id_range(const char *text, struct id_range *range);
+int find_subid_range(FILE *file, const char *user, struct id_range *range);
+int check_id_range(const struct id_range *range);
+int lookup_userns_ranges(struct container_spec *spec);
+int write_id_maps(pid_t pid, const struct container_spec *spec);
+int become_userns_root(void);
+int set_hostname(const char *hostname);
+int bring_up_loopback(void);
+
+/* rootfs.c: the mount namespace: new root, /proc, /dev, /sys */
+int setup_rootfs(const char *rootfs);
+
+/* util.c: reporting errors, writing files */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int write_file(const char *path, const char *text);
+int path_join(char *buf, size_t size, const char *dir, const char *name);
+
+#endif
