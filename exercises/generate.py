@@ -25,7 +25,7 @@ MAKEFILE_HEADER = """\
 # Exercise starter, generated from ../../{stage} by exercises/generate.py.
 # Some function bodies are missing; 'make check' runs the stage's tests.
 # Until you write them, their parameters and helpers go unused: allow that.
-EXTRA_CFLAGS = -Wno-unused-parameter -Wno-unused-function
+EXTRA_CFLAGS = -Wno-unused-parameter -Wno-unused-function -Wno-unused-variable -Wno-unused-const-variable
 TESTKIT = ../../testkit
 
 """

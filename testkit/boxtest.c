@@ -183,6 +183,29 @@ void host_sh(const char *fmt, ...)
 		fail_msg("host command failed (status %d): %s\n%s", r.status, cmd, r.err);
 }
 
+pid_t read_pid(const char *path)
+{
+	char text[32];
+
+	if (!read_text(path, text, sizeof(text)))
+		fail_msg("cannot read a pid from %s: %s", path, strerror(errno));
+	return (pid_t)atoi(text);
+}
+
+void signal_and_reap(const char *pidfile, int sig)
+{
+	pid_t pid = read_pid(pidfile);
+
+	assert_int_equal(kill(pid, sig), 0);
+	/* Started in the background by a shell that has exited, it is now our child (subreaper). */
+	for (int tries = 0; tries < 500; tries++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid || (kill(pid, 0) < 0 && errno == ESRCH))
+			return;
+		usleep(10 * 1000);
+	}
+	fail_msg("process %d did not exit within 5 s of signal %d", (int)pid, sig);
+}
+
 char *read_text(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -11,6 +11,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -61,6 +62,11 @@ int integration_teardown(void **state);
 /* Group setup/teardown: scratch dir and rootfs; become subreaper of what tests start. */
 int testkit_setup(void **state);
 int testkit_cleanup(void **state);
+
+/* For a box started in the background with its pid written to pidfile:
+ * send it sig and wait until it has exited (reaping it: we are its subreaper). */
+void signal_and_reap(const char *pidfile, int sig);
+pid_t read_pid(const char *path);
 
 /* Read a whole (small) file into buf; returns buf, or NULL on error. */
 char *read_text(const char *path, char *buf, size_t size);

@@ -98,8 +98,11 @@ static pid_t start_child(const struct container_spec *spec, int *go_fd)
 		return fail("create the sync pipe");
 	/* Like fork(2) in step 1, but the child starts in new namespaces (namespaces.c). */
 	pid = clone_container(spec);
-	if (pid == 0)
+	if (pid == 0) {
+		/* The child keeps only its end: then end of file on it means box is gone. */
+		close(sync[1]);
 		child_main(spec, sync[0]);
+	}
 	close(sync[0]);
 	if (pid < 0) {
 		fail("create the container's namespaces (clone)");

@@ -1,0 +1,104 @@
+/*
+ * box.h - what the files of this stage offer each other.
+ *
+ * Convention (see util.c): a function that can fail returns 0 or -1 with
+ * errno set, and prints nothing; the caller that knows the context reports
+ * the failure once, with fail().
+ */
+#ifndef BOX_H
+#define BOX_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "spec.h"
+
+/* Exit statuses, as docker and the shell use them. */
+enum {
+	EXIT_BOX_ERROR = 125,	/* box itself failed */
+	EXIT_CANNOT_EXEC = 126,	/* the command exists but cannot be executed */
+	EXIT_NOT_FOUND = 127,	/* the command does not exist */
+	EXIT_SIGNAL_BASE = 128,	/* killed by signal N: 128 + N */
+};
+
+/* box.c: the command line */
+enum command { CMD_HELP, CMD_RUN, CMD_RUN_HELP, CMD_INFO };
+struct command_line {
+	enum command command;
+	struct container_spec spec;
+};
+int parse_command_line(int argc, char *argv[], struct command_line *cl);
+
+/* run.c: the parent side */
+int run_container(struct container_spec *spec);
+int exit_status_of(int wait_status);
+
+/* child.c: the child side; sync_fd is the pipe the parent says "go" on */
+_Noreturn void child_main(const struct container_spec *spec, int sync_fd);
+
+/* namespaces.c: clone flags, hostname, loopback, user-namespace id maps, cgroup namespace */
+pid_t clone_container(const struct container_spec *spec, int cgroup_fd);
+int enter_cgroup_namespace(void);
+int check_hostname(const char *hostname);
+int parse_id_range(const char *text, struct id_range *range);
+int find_subid_range(FILE *file, const char *user, struct id_range *range);
+int check_id_range(const struct id_range *range);
+int lookup_userns_ranges(struct container_spec *spec);
+int write_id_maps(pid_t pid, const struct container_spec *spec);
+int become_userns_root(void);
+int set_hostname(const char *hostname);
+int bring_up_loopback(void);
+
+/* rootfs.c: the mount namespace: new root, /proc, /dev, /sys */
+int setup_rootfs(const char *rootfs);
+
+/* cgroup.c: the container's control group, on cgroup v1, v2 or hybrid hosts */
+enum cgroup_mode { CGROUP_V1, CGROUP_V2, CGROUP_HYBRID };
+enum { CGROUP_MAX_MOUNTS = 8 };
+
+struct cgroup {
+	const struct cgroup_driver *driver;
+	char id[CONTAINER_ID_LEN + 1];
+	int nmounts;
+	char mounts[CGROUP_MAX_MOUNTS][PATH_MAX];	/* hierarchies box uses: one on v2, several on v1 */
+	char options[CGROUP_MAX_MOUNTS][256];	/* v1: the controllers of each, like "cpu,cpuacct" */
+	int lock_fd;		/* our directory in mounts[0], flock(2)ed while we use it */
+	int clone_fd;		/* v2: our directory, for clone3(CLONE_INTO_CGROUP); else -1 */
+};
+
+/* What differs between cgroup v1 and v2 (cgroup-v1.c, cgroup-v2.c); each reports its own errors. */
+struct cgroup_driver {
+	const char *name;
+	int (*find_mounts)(struct cgroup *cg);
+	int (*prepare_parent)(const struct cgroup *cg);
+	int (*set_limits)(const struct cgroup *cg, const struct container_spec *spec);
+	int (*oom_kills)(const struct cgroup *cg, long long *count);
+	int (*kill_all)(const struct cgroup *cg);
+};
+extern const struct cgroup_driver cgroup_v1_driver, cgroup_v2_driver;
+
+int cgroup_detect(enum cgroup_mode *mode);
+const char *cgroup_mode_name(enum cgroup_mode mode);
+int cgroup_create(struct cgroup *cg, const struct container_spec *spec);
+int cgroup_join(const struct cgroup *cg, pid_t pid);
+int cgroup_report_oom(const struct cgroup *cg, const struct container_spec *spec);
+int cgroup_remove(struct cgroup *cg);
+int cgroup_dir(const struct cgroup *cg, int mount, char *buf, size_t size);
+int cgroup_file(const struct cgroup *cg, int mount, const char *file, char *buf, size_t size);
+int cgroup_set(const struct cgroup *cg, int mount, const char *file, const char *value);
+int cgroup_info(void);
+int read_keyed_value(const char *path, const char *key, long long *value);
+int kill_procs(const char *dir);
+int parse_memory(const char *text, long long *bytes);
+int parse_cpus(const char *text, unsigned int *millis);
+int parse_pids_limit(const char *text, long *max);
+
+/* util.c: reporting errors, writing files */
+int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int write_file(const char *path, const char *text);
+int path_join(char *buf, size_t size, const char *dir, const char *name);
+
+#endif

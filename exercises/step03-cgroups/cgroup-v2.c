@@ -1,0 +1,120 @@
+/*
+ * cgroup-v2.c - the unified hierarchy (cgroup v2): one tree, every controller in it.
+ *
+ * Files of a v2 cgroup that box uses (Documentation/admin-guide/cgroup-v2.rst):
+ *   cgroup.subtree_control  which controllers the children of a cgroup get
+ *   memory.max, memory.swap.max, memory.events   the memory limit and its OOM kills
+ *   cpu.max                 "QUOTA PERIOD": QUOTA microseconds of CPU per PERIOD
+ *   pids.max                how many processes at once
+ *   cgroup.kill, cgroup.freeze   kill everything inside; stop everything inside
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "box.h"
+
+static const char v2_mount[] = "/sys/fs/cgroup";
+static const char *const v2_controllers[] = { "memory", "pids", "cpu" };
+
+enum {
+	CPU_PERIOD_US = 100000,	/* the kernel's default period: 100 ms */
+};
+
+static int v2_find_mounts(struct cgroup *cg)
+{
+	/* cgroup_detect saw cgroup2 mounted right here. */
+	snprintf(cg->mounts[0], sizeof(cg->mounts[0]), "%s", v2_mount);
+	cg->nmounts = 1;
+	return 0;
+}
+
+/* Write "+controller" to dir/cgroup.subtree_control. */
+static int enable_controller(const char *dir, const char *controller)
+{
+	char path[PATH_MAX], word[32];
+
+	snprintf(word, sizeof(word), "+%s", controller);
+	if (path_join(path, sizeof(path), dir, "cgroup.subtree_control") < 0 || write_file(path, word) < 0)
+		return fail("enable the %s controller in %s", controller, path);
+	return 0;
+}
+
+/*
+ * cgroups(7): in v2 a cgroup gets a controller only if its parent enables it
+ * in cgroup.subtree_control, from the root down. So enable memory, pids and
+ * cpu in the root and in box/. box/ itself must then hold no processes: v2
+ * forbids processes in a cgroup whose subtree_control is non-empty (the "no
+ * internal processes" rule; writing its cgroup.procs fails with EBUSY). The
+ * root is exempt from that rule.
+ */
+static int v2_prepare_parent(const struct cgroup *cg)
+{
+	char parent[PATH_MAX];
+
+	if (path_join(parent, sizeof(parent), cg->mounts[0], "box") < 0)
+		return fail("cgroup path");
+	for (size_t i = 0; i < sizeof(v2_controllers) / sizeof(v2_controllers[0]); i++) {
+		if (enable_controller(cg->mounts[0], v2_controllers[i]) < 0 ||
+		    enable_controller(parent, v2_controllers[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* [exercise] */
+/*
+ * Write the limits: memory.max in bytes; memory.swap.max 0, or the kernel
+ * would push the excess out to swap instead of enforcing the limit (the file
+ * is absent when swap accounting is off); cpu.max as "QUOTA PERIOD" in
+ * microseconds, so 0.5 CPU is "50000 100000"; pids.max. Use cgroup_set.
+ * See cgroups(7) and the kernel's cgroup-v2.rst.
+ */
+static int v2_set_limits(const struct cgroup *cg, const struct container_spec *spec)
+{
+	/* TODO: write v2_set_limits(), as the comment above says; read cgroups(7). */
+	errno = ENOSYS;
+	return -1;
+}
+
+/* memory.events counts "oom_kill": processes the OOM killer killed in this cgroup. */
+static int v2_oom_kills(const struct cgroup *cg, long long *count)
+{
+	char path[PATH_MAX];
+
+	if (cgroup_file(cg, 0, "memory.events", path, sizeof(path)) < 0)
+		return -1;
+	return read_keyed_value(path, "oom_kill", count);
+}
+
+/*
+ * cgroup.kill (Linux 5.14) kills everything inside at once. Without it:
+ * freeze the cgroup, so nothing inside can fork while we go through the
+ * list, kill each process, thaw so the kills are delivered.
+ */
+static int v2_kill_all(const struct cgroup *cg)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+
+	if (cgroup_dir(cg, 0, dir, sizeof(dir)) < 0 || path_join(path, sizeof(path), dir, "cgroup.kill") < 0)
+		return -1;
+	if (access(dir, F_OK) < 0)
+		return 0;	/* never made, or already gone */
+	if (access(path, F_OK) == 0)
+		return write_file(path, "1");
+	if (path_join(path, sizeof(path), dir, "cgroup.freeze") < 0 || write_file(path, "1") < 0)
+		return -1;
+	kill_procs(dir);
+	return write_file(path, "0");
+}
+
+const struct cgroup_driver cgroup_v2_driver = {
+	.name = "v2",
+	.find_mounts = v2_find_mounts,
+	.prepare_parent = v2_prepare_parent,
+	.set_limits = v2_set_limits,
+	.oom_kills = v2_oom_kills,
+	.kill_all = v2_kill_all,
+};

@@ -1,0 +1,202 @@
+/*
+ * run.c - the parent side of a run: check, create the child, wait, report.
+ *
+ * The child (child.c) sets up its view of the system and becomes the user's
+ * command; the parent stays outside and passes the command's exit status on.
+ * A pipe keeps the two in step: the child waits until the parent has done
+ * what only the parent can do (the id maps of a user namespace, moving the
+ * child into its cgroup).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "box.h"
+
+/* Refuse early, with a clear line, what would otherwise fail deep in the child. */
+static int check_can_run(const struct container_spec *spec)
+{
+	struct stat st;
+
+	/* Creating namespaces (except a user namespace) needs CAP_SYS_ADMIN: box runs as root. */
+	if (geteuid() != 0)
+		return fail_msg("run: must be run as root (clone(2) with new namespaces needs CAP_SYS_ADMIN)");
+	if (stat(spec->rootfs, &st) < 0)
+		return fail("rootfs %s", spec->rootfs);
+	if (!S_ISDIR(st.st_mode))
+		return fail_msg("rootfs %s: not a directory", spec->rootfs);
+	return 0;
+}
+
+/* [exercise] */
+/*
+ * Turn a wait(2) status into the exit status a shell reports: the command's
+ * own status if it exited (WIFEXITED, WEXITSTATUS), or 128 + N if signal N
+ * killed it (WIFSIGNALED, WTERMSIG). See wait(2).
+ */
+int exit_status_of(int wait_status)
+{
+	/* TODO: write exit_status_of(), as the comment above says; read wait(2). */
+	errno = ENOSYS;
+	return -1;
+}
+
+/* waitpid(2), tried again if a signal interrupts it. */
+static int wait_for(pid_t pid, int *wait_status)
+{
+	while (waitpid(pid, wait_status, 0) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/* A random container id: 12 hex digits, like docker's short ids. */
+static int new_container_id(char id[CONTAINER_ID_LEN + 1])
+{
+	unsigned char bytes[CONTAINER_ID_LEN / 2];
+
+	if (getrandom(bytes, sizeof(bytes), 0) != sizeof(bytes))
+		return -1;
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		snprintf(id + 2 * i, 3, "%02x", bytes[i]);
+	return 0;
+}
+
+/*
+ * What the parent does while the child waits: the id maps of --userns, and
+ * moving the child into its cgroup (a no-op if clone3 already put it there).
+ */
+static int prepare_child(pid_t pid, const struct container_spec *spec, const struct cgroup *cg)
+{
+	if (spec->userns && write_id_maps(pid, spec) < 0)
+		return fail("write the user namespace id maps of %d", (int)pid);
+	if (cgroup_join(cg, pid) < 0)
+		return fail("move %d into cgroup box/%s", (int)pid, cg->id);
+	return 0;
+}
+
+/* Stop a child that never got its "go", and reap it. */
+static void abort_child(pid_t pid)
+{
+	int wait_status;
+
+	kill(pid, SIGKILL);
+	wait_for(pid, &wait_status);
+}
+
+/*
+ * Create the child in its namespaces, do the parent's part, then tell it to
+ * go on. *go_fd is our end of the pipe: keep it open until the child exits,
+ * so the child can tell box is alive (die_with_parent in child.c).
+ */
+static pid_t start_child(const struct container_spec *spec, const struct cgroup *cg, int *go_fd)
+{
+	int sync[2];
+	pid_t pid;
+
+	if (pipe2(sync, O_CLOEXEC) < 0)
+		return fail("create the sync pipe");
+	/* Like fork(2) in step 1, but the child starts in new namespaces (namespaces.c). */
+	pid = clone_container(spec, cg->clone_fd);
+	if (pid == 0) {
+		/* The child keeps only its end: then end of file on it means box is gone. */
+		close(sync[1]);
+		child_main(spec, sync[0]);
+	}
+	close(sync[0]);
+	if (pid < 0) {
+		fail("create the container's namespaces (clone)");
+		close(sync[1]);
+		return -1;
+	}
+	if (prepare_child(pid, spec, cg) < 0 || write(sync[1], "g", 1) != 1) {
+		abort_child(pid);
+		close(sync[1]);
+		return -1;
+	}
+	*go_fd = sync[1];
+	return pid;
+}
+
+/* The container's PID 1 (0 while there is none), and whether box was told to stop. */
+static volatile sig_atomic_t container_pid, stop_requested;
+
+/*
+ * If box is told to stop (Ctrl-C, kill, a closed terminal), stop the
+ * container instead of dying with it running: then box can still remove
+ * its cgroup. (PID 1 would ignore SIGINT or SIGTERM without a handler; see
+ * chapter 2.) A signal that comes before the container exists is kept in
+ * stop_requested, and run_container acts on it once it does.
+ */
+static void stop_container(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	if (container_pid > 0)
+		kill(container_pid, SIGKILL);
+}
+
+static int handle_stop_signals(void)
+{
+	struct sigaction sa = { .sa_handler = stop_container };
+	const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+		if (sigaction(signals[i], &sa, NULL) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Wait for the container, then say if memory ran out; its exit status, or -1. */
+static int wait_for_container(pid_t pid, const struct container_spec *spec, const struct cgroup *cg)
+{
+	int wait_status;
+
+	if (wait_for(pid, &wait_status) < 0)
+		return fail("wait for child %d", (int)pid);
+	container_pid = 0;
+	cgroup_report_oom(cg, spec);
+	return exit_status_of(wait_status);
+}
+
+/* Run the container; return the command's exit status, or -1 if box failed. */
+int run_container(struct container_spec *spec)
+{
+	struct cgroup cg;
+	int go_fd = -1, status;
+	pid_t pid;
+
+	if (check_can_run(spec) < 0)
+		return -1;
+	if (new_container_id(spec->id) < 0)
+		return fail("make a container id");
+	if (!spec->hostname)
+		spec->hostname = spec->id;
+	if (spec->userns && lookup_userns_ranges(spec) < 0)
+		return -1;
+	if (handle_stop_signals() < 0)
+		return fail("set signal handlers");
+	if (cgroup_create(&cg, spec) < 0)
+		return -1;
+	pid = start_child(spec, &cg, &go_fd);
+	if (pid < 0) {
+		cgroup_remove(&cg);
+		return -1;
+	}
+	container_pid = pid;
+	if (stop_requested)
+		kill(pid, SIGKILL);
+	status = wait_for_container(pid, spec, &cg);
+	close(go_fd);
+	if (cgroup_remove(&cg) < 0)
+		return -1;
+	return status;
+}

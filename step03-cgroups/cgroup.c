@@ -1,0 +1,504 @@
+/*
+ * cgroup.c - limits for the container: a control group of its own (cgroups(7)).
+ *
+ * A cgroup is a directory in a special file system. Writing a PID to its
+ * cgroup.procs moves that process in; writing to its other files sets limits
+ * that the kernel enforces on every process inside, children included. Each
+ * container gets the directory box/<id>, made before its command runs and
+ * removed after it ends.
+ *
+ * Hosts differ: cgroup v1 (a hierarchy per controller), v2 (one unified
+ * tree) or hybrid (v1 controllers, with an empty v2 tree mounted beside
+ * them). cgroup-v1.c and cgroup-v2.c hold what differs, behind the small
+ * table struct cgroup_driver; this file does what is common to both.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include "box.h"
+
+static const char cgroup_root[] = "/sys/fs/cgroup";
+static const char unified_root[] = "/sys/fs/cgroup/unified";
+static const char box_parent[] = "box";
+
+enum {
+	MIN_MEMORY_BYTES = 6 * 1024 * 1024,	/* docker's minimum: less cannot even start a shell */
+	MIN_CPU_MILLIS = 10,		/* 0.01 CPU: cpu.max takes quotas of 1 ms and up */
+	PIDS_LIMIT_MAX = 4194304,	/* PID_MAX_LIMIT on 64-bit: no more pids exist */
+	RMDIR_TRIES = 200,		/* a killed process leaves its cgroup when it is gone: wait up to 2 s */
+};
+
+/* [exercise] */
+/*
+ * Which cgroup file system does this host have? statfs(2) names a file
+ * system by its magic number (CGROUP2_SUPER_MAGIC, TMPFS_MAGIC in
+ * <linux/magic.h>): ask what is mounted, never guess from kernel versions.
+ * v2 mounts cgroup2 on /sys/fs/cgroup itself; v1 mounts a tmpfs there with a
+ * hierarchy per controller inside; hybrid adds cgroup2 at .../unified. (Its
+ * v2 tree may hold a controller, like hugetlb on some hosts, but none of
+ * those box uses: on hybrid hosts box limits through v1.)
+ */
+int cgroup_detect(enum cgroup_mode *mode)
+{
+	struct statfs fs;
+
+	if (statfs(cgroup_root, &fs) < 0)
+		return -1;
+	if (fs.f_type == CGROUP2_SUPER_MAGIC) {
+		*mode = CGROUP_V2;
+		return 0;
+	}
+	if (fs.f_type != TMPFS_MAGIC) {
+		errno = ENOTSUP;
+		return -1;
+	}
+	if (statfs(unified_root, &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+		*mode = CGROUP_HYBRID;
+	else
+		*mode = CGROUP_V1;
+	return 0;
+}
+
+const char *cgroup_mode_name(enum cgroup_mode mode)
+{
+	switch (mode) {
+	case CGROUP_V1:
+		return "v1";
+	case CGROUP_V2:
+		return "v2";
+	case CGROUP_HYBRID:
+		return "hybrid";
+	}
+	return "unknown";
+}
+
+/* <mount>/box: where every container's cgroup goes, in hierarchy number i. */
+static int parent_dir(const struct cgroup *cg, int i, char *buf, size_t size)
+{
+	return path_join(buf, size, cg->mounts[i], box_parent);
+}
+
+/* <mount>/box/<id>: the container's cgroup in hierarchy number i. */
+int cgroup_dir(const struct cgroup *cg, int i, char *buf, size_t size)
+{
+	char parent[PATH_MAX];
+
+	if (parent_dir(cg, i, parent, sizeof(parent)) < 0)
+		return -1;
+	return path_join(buf, size, parent, cg->id);
+}
+
+/* <mount>/box/<id>/<file>: one of the container's cgroup files. */
+int cgroup_file(const struct cgroup *cg, int i, const char *file, char *buf, size_t size)
+{
+	char dir[PATH_MAX];
+
+	if (cgroup_dir(cg, i, dir, sizeof(dir)) < 0)
+		return -1;
+	return path_join(buf, size, dir, file);
+}
+
+/* Write value to one of the container's cgroup files; reports its own errors. */
+int cgroup_set(const struct cgroup *cg, int i, const char *file, const char *value)
+{
+	char path[PATH_MAX];
+
+	if (cgroup_file(cg, i, file, path, sizeof(path)) < 0 || write_file(path, value) < 0)
+		return fail("set %s to %s", path, value);
+	return 0;
+}
+
+/* Find "key value" in a file of such lines (memory.events, cpu.stat, ...). */
+int read_keyed_value(const char *path, const char *key, long long *value)
+{
+	FILE *f = fopen(path, "re");
+	char name[64];
+	long long v;
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", name, &v) == 2) {
+		if (strcmp(name, key) == 0) {
+			*value = v;
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	errno = ENOENT;
+	return -1;
+}
+
+/* SIGKILL every process listed in dir/cgroup.procs. */
+int kill_procs(const char *dir)
+{
+	char path[PATH_MAX];
+	FILE *f;
+	int pid;
+
+	if (path_join(path, sizeof(path), dir, "cgroup.procs") < 0)
+		return -1;
+	f = fopen(path, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -1;
+	while (fscanf(f, "%d", &pid) == 1)
+		kill(pid, SIGKILL);
+	fclose(f);
+	return 0;
+}
+
+static int open_dir(const char *path)
+{
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* Is fd still the directory at path? (Another box may have removed it meanwhile.) */
+static int still_there(int fd, const char *path)
+{
+	struct stat by_fd, by_path;
+
+	return fstat(fd, &by_fd) == 0 && stat(path, &by_path) == 0 && by_fd.st_ino == by_path.st_ino;
+}
+
+/*
+ * flock(2) box/ in the first hierarchy: shared while a box makes its
+ * container's directory and locks it, exclusive while one removes
+ * directories. So a box cleaning up never takes a directory another box
+ * has made but not locked yet. Makes box/ if it is missing.
+ */
+static int lock_parent(const struct cgroup *cg, int how)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (parent_dir(cg, 0, path, sizeof(path)) < 0)
+		return -1;
+	for (;;) {
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -1;
+		fd = open_dir(path);
+		if (fd < 0 && errno != ENOENT)
+			return -1;
+		if (fd < 0)
+			continue;
+		if (flock(fd, how) == 0 && still_there(fd, path))
+			return fd;
+		close(fd);
+	}
+}
+
+/* Is a box using this container's cgroup? It holds a lock on its directory while it does. */
+static bool in_use(const struct cgroup *cg)
+{
+	char path[PATH_MAX];
+	int fd;
+	bool locked;
+
+	if (cgroup_dir(cg, 0, path, sizeof(path)) < 0)
+		return true;
+	fd = open_dir(path);
+	if (fd < 0)
+		return false;
+	locked = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return locked;
+}
+
+/* rmdir(2) a cgroup; it fails with EBUSY until the last process inside is gone. */
+static int remove_dir(const char *path)
+{
+	for (int tries = 0; tries < RMDIR_TRIES; tries++) {
+		if (rmdir(path) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			return -1;
+		usleep(10 * 1000);
+	}
+	return -1;
+}
+
+/* Kill what is left in the container's cgroup and remove its directories. */
+static int remove_dirs(const struct cgroup *cg)
+{
+	char path[PATH_MAX];
+	int ret = 0;
+
+	if (cg->driver->kill_all(cg) < 0)
+		ret = -1;
+	for (int i = 0; i < cg->nmounts; i++) {
+		if (cgroup_dir(cg, i, path, sizeof(path)) < 0 || remove_dir(path) < 0)
+			ret = fail("remove cgroup %s", path);
+	}
+	return ret;
+}
+
+/* Remove box/ itself once no container uses it (EBUSY: some still do). */
+static void remove_parents(const struct cgroup *cg)
+{
+	char path[PATH_MAX];
+
+	for (int i = cg->nmounts - 1; i >= 0; i--) {
+		if (parent_dir(cg, i, path, sizeof(path)) == 0)
+			rmdir(path);
+	}
+}
+
+static bool is_container_id(const char *name)
+{
+	return strlen(name) == CONTAINER_ID_LEN && strspn(name, "0123456789abcdef") == CONTAINER_ID_LEN;
+}
+
+/*
+ * A box killed by SIGKILL cannot remove its cgroup; the next box does. Only
+ * directories named like container ids under box/ are looked at, and only
+ * those whose lock nobody holds: no other cgroup is ever touched.
+ */
+static int remove_stale(const struct cgroup *cg)
+{
+	char path[PATH_MAX];
+	struct dirent *d;
+	struct cgroup stale = *cg;
+	int parent_fd = lock_parent(cg, LOCK_EX);
+
+	if (parent_fd < 0)
+		return fail("lock the cgroup parent %s/%s", cg->mounts[0], box_parent);
+	for (int i = 0; i < cg->nmounts; i++) {
+		DIR *dir = parent_dir(cg, i, path, sizeof(path)) == 0 ? opendir(path) : NULL;
+
+		while (dir && (d = readdir(dir))) {
+			if (!is_container_id(d->d_name))
+				continue;
+			memcpy(stale.id, d->d_name, sizeof(stale.id));
+			if (!in_use(&stale))
+				remove_dirs(&stale);
+		}
+		if (dir)
+			closedir(dir);
+	}
+	close(parent_fd);
+	return 0;
+}
+
+/* Make box/<id> in every hierarchy, and lock it for as long as this box runs. */
+static int make_dirs(struct cgroup *cg)
+{
+	char path[PATH_MAX];
+
+	for (int i = 0; i < cg->nmounts; i++) {
+		if (parent_dir(cg, i, path, sizeof(path)) < 0 || (mkdir(path, 0755) < 0 && errno != EEXIST))
+			return fail("create cgroup %s", path);
+		if (cgroup_dir(cg, i, path, sizeof(path)) < 0 || mkdir(path, 0755) < 0)
+			return fail("create cgroup %s", path);
+	}
+	if (cgroup_dir(cg, 0, path, sizeof(path)) < 0)
+		return fail("cgroup path");
+	cg->lock_fd = open_dir(path);
+	if (cg->lock_fd < 0 || flock(cg->lock_fd, LOCK_EX) < 0)
+		return fail("lock cgroup %s", path);
+	return 0;
+}
+
+/* Detect the host's cgroups and find the hierarchies box uses; reports its own errors. */
+static int cgroup_open(struct cgroup *cg, const char *id)
+{
+	enum cgroup_mode mode;
+
+	memset(cg, 0, sizeof(*cg));
+	cg->lock_fd = cg->clone_fd = -1;
+	snprintf(cg->id, sizeof(cg->id), "%s", id);
+	if (cgroup_detect(&mode) < 0)
+		return fail("find the cgroup file system at %s", cgroup_root);
+	cg->driver = mode == CGROUP_V2 ? &cgroup_v2_driver : &cgroup_v1_driver;
+	return cg->driver->find_mounts(cg);
+}
+
+/* Make the container's cgroup and set its limits; reports its own errors. */
+int cgroup_create(struct cgroup *cg, const struct container_spec *spec)
+{
+	int parent_fd, ret;
+
+	if (cgroup_open(cg, spec->id) < 0 || remove_stale(cg) < 0)
+		return -1;
+	parent_fd = lock_parent(cg, LOCK_SH);
+	if (parent_fd < 0)
+		return fail("lock the cgroup parent %s/%s", cg->mounts[0], box_parent);
+	ret = cg->driver->prepare_parent(cg);
+	if (ret == 0)
+		ret = make_dirs(cg);
+	close(parent_fd);
+	if (ret == 0)
+		ret = cg->driver->set_limits(cg, spec);
+	if (ret < 0) {
+		cgroup_remove(cg);
+		return -1;
+	}
+	/* v2 only: clone3(2) can start the child right inside (CLONE_INTO_CGROUP). */
+	if (cg->driver == &cgroup_v2_driver)
+		cg->clone_fd = cg->lock_fd;
+	return 0;
+}
+
+/* [exercise] */
+/*
+ * cgroups(7): writing a PID to a cgroup's cgroup.procs file moves that
+ * process, all its threads, into the cgroup; its children are born there.
+ * Write it in every hierarchy box uses (v1 has several).
+ */
+int cgroup_join(const struct cgroup *cg, pid_t pid)
+{
+	char path[PATH_MAX], text[32];
+
+	snprintf(text, sizeof(text), "%d\n", (int)pid);
+	for (int i = 0; i < cg->nmounts; i++) {
+		if (cgroup_file(cg, i, "cgroup.procs", path, sizeof(path)) < 0)
+			return -1;
+		if (write_file(path, text) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* After the container has exited: if the OOM killer struck inside, say so. Returns 1 if it did. */
+int cgroup_report_oom(const struct cgroup *cg, const struct container_spec *spec)
+{
+	long long kills = 0;
+
+	if (cg->driver->oom_kills(cg, &kills) < 0 || kills == 0)
+		return 0;
+	fail_msg("container %s ran out of memory (limit %lld bytes): the OOM killer killed %lld process%s",
+		 cg->id, spec->memory_bytes, kills, kills == 1 ? "" : "es");
+	return 1;
+}
+
+/* Kill what is left inside, remove box/<id>, and box/ once empty. Also undoes a half-made cgroup. */
+int cgroup_remove(struct cgroup *cg)
+{
+	int parent_fd = lock_parent(cg, LOCK_EX);
+	int ret = remove_dirs(cg);
+
+	remove_parents(cg);
+	if (parent_fd >= 0)
+		close(parent_fd);
+	if (cg->lock_fd >= 0)
+		close(cg->lock_fd);
+	cg->lock_fd = cg->clone_fd = -1;
+	return ret;
+}
+
+/* For 'box info': the host's cgroup mode and the hierarchies box would use. */
+int cgroup_info(void)
+{
+	struct cgroup cg;
+	enum cgroup_mode mode;
+
+	if (cgroup_open(&cg, "info") < 0 || cgroup_detect(&mode) < 0)
+		return -1;
+	printf("cgroup mode: %s\n", cgroup_mode_name(mode));
+	printf("cgroup driver: %s\n", cg.driver->name);
+	for (int i = 0; i < cg.nmounts; i++)
+		printf("cgroup hierarchy: %s%s%s\n", cg.mounts[i], cg.options[i][0] ? " " : "", cg.options[i]);
+	return 0;
+}
+
+/* ---- limits from the command line ------------------------------------------------------ */
+
+/* "64m" -> 67108864: a number and an optional unit b, k, m or g (any case, "mb" too), as docker takes. */
+int parse_memory(const char *text, long long *bytes)
+{
+	static const char units[] = "bkmg";
+	unsigned long long n;
+	const char *unit;
+	char *end;
+	int shift = 0;
+
+	errno = 0;
+	if (!isdigit((unsigned char)text[0]))
+		goto bad;
+	n = strtoull(text, &end, 10);
+	if (errno)
+		goto bad;
+	if (*end) {
+		unit = strchr(units, tolower((unsigned char)*end));
+		if (!unit)
+			goto bad;
+		shift = 10 * (int)(unit - units);
+		end++;
+		if (shift && tolower((unsigned char)*end) == 'b')
+			end++;
+		if (*end)
+			goto bad;
+	}
+	if (n > (unsigned long long)LLONG_MAX >> shift || (long long)(n << shift) < MIN_MEMORY_BYTES) {
+		errno = ERANGE;
+		return -1;
+	}
+	*bytes = (long long)(n << shift);
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/* "0.5" -> 500 thousandths of a CPU; at least 0.01, at most the CPUs this machine has. */
+int parse_cpus(const char *text, unsigned int *millis)
+{
+	unsigned long whole = 0, frac = 0, scale = 1000;
+	const char *p = text;
+	long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (!isdigit((unsigned char)*p) && *p != '.')
+		goto bad;
+	for (; isdigit((unsigned char)*p) && whole < 100000; p++)
+		whole = whole * 10 + (unsigned long)(*p - '0');
+	if (*p == '.') {
+		for (p++; isdigit((unsigned char)*p); p++) {	/* past 0.001, digits are ignored */
+			scale /= 10;
+			frac += (unsigned long)(*p - '0') * scale;
+		}
+	}
+	if (*p || p == text || (p == text + 1 && *text == '.'))
+		goto bad;
+	if (whole * 1000 + frac < MIN_CPU_MILLIS || whole * 1000 + frac > (unsigned long)ncpus * 1000) {
+		errno = ERANGE;
+		return -1;
+	}
+	*millis = (unsigned int)(whole * 1000 + frac);
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
+
+/* "32" -> 32: how many processes (and threads) the container may have at once. */
+int parse_pids_limit(const char *text, long *max)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	if (!isdigit((unsigned char)text[0]))
+		goto bad;
+	n = strtol(text, &end, 10);
+	if (errno || *end)
+		goto bad;
+	if (n < 1 || n > PIDS_LIMIT_MAX) {
+		errno = ERANGE;
+		return -1;
+	}
+	*max = n;
+	return 0;
+bad:
+	errno = EINVAL;
+	return -1;
+}
