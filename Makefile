@@ -3,6 +3,7 @@
 #   make                 build every stage
 #   make test            every stage's tests, the book's examples, the exercise checks
 #   make test-STAGE      the same for one stage, e.g. make test-step01-chroot
+#   make test-cgroup2    the newest stage's cgroup tests in a VM with pure cgroup v2
 #   make sanitize        every stage's tests under AddressSanitizer and UBSan
 #   make demo            build the newest stage and run a command in a container
 #   make deps            install the Debian/Ubuntu packages the kit needs (as root)
@@ -13,13 +14,19 @@ NEWEST := $(lastword $(STAGES))
 
 # Debian packages: build tools and test framework, then what the stages use.
 DEPS = build-essential pkg-config clang libcmocka-dev bc python3 \
-	busybox-static util-linux procps iproute2 nftables
+	busybox-static util-linux procps iproute2 nftables \
+	qemu-system-x86 linux-image-amd64 cpio xz-utils kmod
+# The newest stage that has cgroup tests, for test-cgroup2.
+CGROUP_STAGE := $(lastword $(foreach s,$(STAGES),$(if $(wildcard $(s)/tests/test_cgroup.c),$(s))))
 
 all:
 	@for s in $(STAGES); do $(MAKE) -C $$s || exit 1; done
 
 test:
 	@testkit/run-tests $(STAGES)
+
+test-cgroup2:
+	@testkit/cgroup2-vm $(CGROUP_STAGE) test_cgroup
 
 test-%:
 	@testkit/run-tests $*
@@ -37,4 +44,4 @@ deps:
 clean:
 	@for s in $(STAGES) $(wildcard exercises/step0*); do $(MAKE) -C $$s clean >/dev/null; done
 
-.PHONY: all test sanitize demo deps clean
+.PHONY: all test test-cgroup2 sanitize demo deps clean

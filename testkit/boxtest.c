@@ -382,10 +382,33 @@ int testkit_setup(void **state)
 	return 0;
 }
 
+/* Is anything mounted at or below dir? (proc(5): field 5 of mountinfo is the mount point.) */
+static int mounted_below(const char *dir)
+{
+	char line[4096], point[4096];
+	size_t len = strlen(dir);
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int found = 0;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) == 1 && strncmp(point, dir, len) == 0 &&
+		    (point[len] == '/' || point[len] == '\0'))
+			found = 1;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 int testkit_cleanup(void **state)
 {
-	char *argv[] = { "rm", "-rf", "--one-file-system", scratch_dir, NULL };
+	char *argv[] = { "rm", "-rf", scratch_dir, NULL };
 
 	(void)state;
+	/* Never delete through a mount a test left behind: it could be the host's files. */
+	if (mounted_below(scratch_dir)) {
+		print_error("boxtest: something is still mounted below %s; not removing it\n", scratch_dir);
+		return -1;
+	}
 	return run_argv(argv).status == 0 ? 0 : -1;
 }

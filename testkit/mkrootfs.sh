@@ -12,7 +12,12 @@ usage() { echo "usage: $0 DIR [UID:GID]" >&2; exit 2; }
 dir=$1
 owner=${2:-}
 
-busybox=$(command -v busybox) || { echo "mkrootfs: busybox not found (apt-get install busybox-static)" >&2; exit 1; }
+# An absolute path: where busybox is the shell, "command -v busybox" may say just "busybox".
+busybox=$(which busybox 2>/dev/null || command -v busybox) || busybox=
+case "$busybox" in
+/*) ;;
+*) echo "mkrootfs: busybox not found (apt-get install busybox-static)" >&2; exit 1 ;;
+esac
 if ! "$busybox" --list >/dev/null 2>&1; then
 	echo "mkrootfs: $busybox does not run" >&2; exit 1
 fi

@@ -5,7 +5,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 int main(int argc, char *argv[])
 {
@@ -16,13 +15,15 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 	for (long i = 0; i < mib; i++) {
-		char *chunk = malloc(1 << 20);
+		/* volatile: a compiler may drop memory that is written and never read */
+		volatile char *chunk = malloc(1 << 20);
 
 		if (!chunk) {
 			fprintf(stderr, "hog: malloc failed after %ld MiB\n", i);
 			return 1;
 		}
-		memset(chunk, 1, 1 << 20);	/* touch it: untouched pages cost nothing */
+		for (long page = 0; page < (1 << 20); page += 4096)
+			chunk[page] = 1;	/* touch it: untouched pages cost nothing */
 	}
 	printf("hog: used %ld MiB\n", mib);
 	return 0;
