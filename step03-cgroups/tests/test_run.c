@@ -92,6 +92,23 @@ static void test_rootfs_that_is_a_file_gives_125(void **state)
 	assert_string_equal(r.err, "box: rootfs /etc/passwd: not a directory\n");
 }
 
+/* As another user, box says it needs root, before it touches anything. */
+static void test_not_root_gives_125(void **state)
+{
+	char box[512];
+
+	(void)state;
+	skip_unless_root();
+	/* A copy where any user can run it: the checkout may be in a private directory. */
+	snprintf(box, sizeof(box), "%s/box-copy", test_dir());
+	host_sh("cp %s %s && chmod 755 %s", box_path(), box, box);
+	char *argv[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", box, "run",
+			 (char *)test_rootfs(), "/bin/true", NULL };
+	struct run r = run_argv(argv);
+	assert_int_equal(r.status, 125);
+	assert_string_equal(r.err, "box: run: must be run as root (clone(2) with new namespaces needs CAP_SYS_ADMIN)\n");
+}
+
 static void test_bad_flag_gives_125_and_usage_hint(void **state)
 {
 	(void)state;
@@ -297,6 +314,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_executable_gives_126, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_missing_rootfs_gives_125, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_rootfs_that_is_a_file_gives_125, integration_setup, integration_teardown),
+		cmocka_unit_test_setup_teardown(test_not_root_gives_125, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_flag_gives_125_and_usage_hint, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_the_host_environment_does_not_leak_in, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_chroot_escape_fails, integration_setup, integration_teardown),

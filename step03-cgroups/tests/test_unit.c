@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -262,20 +263,21 @@ static void test_limit_flags_fill_the_spec(void **state)
 
 static void test_keyed_values_are_found(void **state)
 {
-	char path[] = "/tmp/box-unit.XXXXXX";
-	int fd = mkstemp(path);
+	const char text[] = "low 0\nhigh 3\noom 2\noom_kill 1\n";
+	int fd = memfd_create("memory.events", 0);
 	long long value = -1;
+	char path[64];
 
 	(void)state;
 	assert_true(fd >= 0);
-	assert_true(write(fd, "low 0\nhigh 3\noom 2\noom_kill 1\n", 30) == 30);
-	close(fd);
+	assert_true(write(fd, text, sizeof(text) - 1) == (ssize_t)sizeof(text) - 1);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 	assert_int_equal(read_keyed_value(path, "oom_kill", &value), 0);
 	assert_int_equal(value, 1);
 	assert_int_equal(read_keyed_value(path, "oom", &value), 0);
 	assert_int_equal(value, 2);
 	assert_int_equal(read_keyed_value(path, "max", &value), -1);
-	unlink(path);
+	close(fd);
 }
 
 static void test_exit_status_passes_through(void **state)
