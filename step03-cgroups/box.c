@@ -85,25 +85,16 @@ static int bad_limit(const char *flag, const char *value, const char *expected, 
 	return fail_msg("run: %s %s: expected %s", flag, value, expected);
 }
 
-/* -m, --cpus, --pids-limit: the cgroup limits. Returns 1 if opt was not one of them. */
+/* -m, --cpus or --pids-limit: one of the cgroup limits. */
 static int parse_limit(int opt, const char *value, struct container_spec *spec)
 {
-	switch (opt) {
-	case 'm':
-		if (parse_memory(value, &spec->memory_bytes) < 0)
-			return bad_limit("--memory", value, "a size like 64m or 1g", "at least 6m");
-		return 0;
-	case OPT_CPUS:
-		if (parse_cpus(value, &spec->cpu_millis) < 0)
-			return bad_limit("--cpus", value, "a number like 0.5",
-					 "from 0.01 to the number of CPUs of this machine");
-		return 0;
-	case OPT_PIDS_LIMIT:
-		if (parse_pids_limit(value, &spec->pids_max) < 0)
-			return bad_limit("--pids-limit", value, "a whole number like 32", "from 1 to 4194304");
-		return 0;
-	}
-	return 1;
+	if (opt == 'm' && parse_memory(value, &spec->memory_bytes) < 0)
+		return bad_limit("--memory", value, "a size like 64m or 1g", "at least 6m");
+	if (opt == OPT_CPUS && parse_cpus(value, &spec->cpu_millis) < 0)
+		return bad_limit("--cpus", value, "a number like 0.5", "from 0.01 to the number of CPUs of this machine");
+	if (opt == OPT_PIDS_LIMIT && parse_pids_limit(value, &spec->pids_max) < 0)
+		return bad_limit("--pids-limit", value, "a whole number like 32", "from 1 to 4194304");
+	return 0;
 }
 
 /* box run [OPTIONS] ROOTFS CMD [ARG...]; argv[0] is "run". */
@@ -119,13 +110,6 @@ static int parse_run(int argc, char *argv[], struct command_line *cl)
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+:hm:", run_options, NULL)) != -1) {
-		int ret = parse_limit(opt, optarg, &cl->spec);
-
-		if (ret <= 0) {
-			if (ret < 0)
-				return -1;
-			continue;
-		}
 		switch (opt) {
 		case 'h':
 			cl->command = CMD_RUN_HELP;
@@ -137,6 +121,12 @@ static int parse_run(int argc, char *argv[], struct command_line *cl)
 			break;
 		case OPT_USERNS:
 			if (parse_userns(optarg, &cl->spec) < 0)
+				return -1;
+			break;
+		case 'm':
+		case OPT_CPUS:
+		case OPT_PIDS_LIMIT:
+			if (parse_limit(opt, optarg, &cl->spec) < 0)
 				return -1;
 			break;
 		default:

@@ -59,6 +59,7 @@ enum cgroup_mode { CGROUP_V1, CGROUP_V2, CGROUP_HYBRID };
 enum { CGROUP_MAX_MOUNTS = 8 };
 
 struct cgroup {
+	enum cgroup_mode mode;
 	const struct cgroup_driver *driver;
 	char id[CONTAINER_ID_LEN + 1];
 	int nmounts;

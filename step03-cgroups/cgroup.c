@@ -312,14 +312,12 @@ static int make_dirs(struct cgroup *cg)
 /* Detect the host's cgroups and find the hierarchies box uses; reports its own errors. */
 static int cgroup_open(struct cgroup *cg, const char *id)
 {
-	enum cgroup_mode mode;
-
 	memset(cg, 0, sizeof(*cg));
 	cg->lock_fd = cg->clone_fd = -1;
 	snprintf(cg->id, sizeof(cg->id), "%s", id);
-	if (cgroup_detect(&mode) < 0)
+	if (cgroup_detect(&cg->mode) < 0)
 		return fail("find the cgroup file system at %s", cgroup_root);
-	cg->driver = mode == CGROUP_V2 ? &cgroup_v2_driver : &cgroup_v1_driver;
+	cg->driver = cg->mode == CGROUP_V2 ? &cgroup_v2_driver : &cgroup_v1_driver;
 	return cg->driver->find_mounts(cg);
 }
 
@@ -344,7 +342,7 @@ int cgroup_create(struct cgroup *cg, const struct container_spec *spec)
 		return -1;
 	}
 	/* v2 only: clone3(2) can start the child right inside (CLONE_INTO_CGROUP). */
-	if (cg->driver == &cgroup_v2_driver)
+	if (cg->mode == CGROUP_V2)
 		cg->clone_fd = cg->lock_fd;
 	return 0;
 }
@@ -400,11 +398,10 @@ int cgroup_remove(struct cgroup *cg)
 int cgroup_info(void)
 {
 	struct cgroup cg;
-	enum cgroup_mode mode;
 
-	if (cgroup_open(&cg, "info") < 0 || cgroup_detect(&mode) < 0)
+	if (cgroup_open(&cg, "info") < 0)
 		return -1;
-	printf("cgroup mode: %s\n", cgroup_mode_name(mode));
+	printf("cgroup mode: %s\n", cgroup_mode_name(cg.mode));
 	printf("cgroup driver: %s\n", cg.driver->name);
 	for (int i = 0; i < cg.nmounts; i++)
 		printf("cgroup hierarchy: %s%s%s\n", cg.mounts[i], cg.options[i][0] ? " " : "", cg.options[i]);
