@@ -13,7 +13,7 @@ STAGES := $(sort $(wildcard step0[0-9]-*)) $(wildcard final)
 NEWEST := $(lastword $(STAGES))
 
 # Debian packages: build tools and test framework, then what the stages use.
-DEPS = build-essential pkg-config clang libcmocka-dev bc python3 \
+DEPS = build-essential pkg-config clang libcmocka-dev python3 \
 	busybox-static util-linux procps iproute2 nftables \
 	qemu-system-x86 linux-image-amd64 cpio xz-utils kmod
 # The newest stage that has cgroup tests, for test-cgroup2.

@@ -153,10 +153,8 @@ static int lookup_range(const char *path, struct id_range *range)
 		return errno == ENOENT ? 0 : -1;
 	ret = find_subid_range(file, "root", range);
 	fclose(file);
-	if (ret < 0 && errno == ENOENT) {
-		*range = (struct id_range){ DEFAULT_SUBID_START, DEFAULT_SUBID_COUNT };
-		return 0;
-	}
+	if (ret < 0 && errno == ENOENT)
+		return 0;	/* no line for root: the default stands */
 	return ret;
 }
 

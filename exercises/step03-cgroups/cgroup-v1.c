@@ -32,12 +32,16 @@ enum {
 static bool has_option(const char *options, const char *name)
 {
 	size_t len = strlen(name);
+	const char *p = options;
 
-	for (const char *p = options; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+	for (;;) {
 		if (strncmp(p, name, len) == 0 && (p[len] == ',' || p[len] == '\0'))
 			return true;
+		p = strchr(p, ',');
+		if (!p)
+			return false;
+		p++;	/* the word after the comma */
 	}
-	return false;
 }
 
 /* The hierarchy number that holds controller, or -1. */

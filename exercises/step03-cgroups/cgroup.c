@@ -150,7 +150,7 @@ static int open_dir(const char *path)
 }
 
 /* Is fd still the directory at path? (Another box may have removed it meanwhile.) */
-static int still_there(int fd, const char *path)
+static bool still_there(int fd, const char *path)
 {
 	struct stat by_fd, by_path;
 
@@ -177,10 +177,14 @@ static int lock_parent(const struct cgroup *cg, int how)
 		if (fd < 0 && errno != ENOENT)
 			return -1;
 		if (fd < 0)
-			continue;
-		if (flock(fd, how) == 0 && still_there(fd, path))
+			continue;	/* removed between our mkdir and open: make it again */
+		if (flock(fd, how) < 0 && errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+		if (still_there(fd, path))
 			return fd;
-		close(fd);
+		close(fd);	/* interrupted, or removed while we waited: try again */
 	}
 }
 
@@ -350,11 +354,17 @@ int cgroup_join(const struct cgroup *cg, pid_t pid)
 int cgroup_report_oom(const struct cgroup *cg, const struct container_spec *spec)
 {
 	long long kills = 0;
+	const char *plural;
 
 	if (cg->driver->oom_kills(cg, &kills) < 0 || kills == 0)
 		return 0;
-	fail_msg("container %s ran out of memory (limit %lld bytes): the OOM killer killed %lld process%s",
-		 cg->id, spec->memory_bytes, kills, kills == 1 ? "" : "es");
+	plural = kills == 1 ? "" : "es";
+	if (spec->memory_bytes)
+		fail_msg("container %s ran out of memory (limit %lld bytes): the OOM killer killed %lld process%s",
+			 cg->id, spec->memory_bytes, kills, plural);
+	else
+		fail_msg("container %s: the OOM killer killed %lld process%s (the host ran out of memory)",
+			 cg->id, kills, plural);
 	return 1;
 }
 
@@ -435,6 +445,7 @@ int parse_cpus(const char *text, unsigned int *millis)
 
 	if (!isdigit((unsigned char)*p) && *p != '.')
 		goto bad;
+	/* Stop before whole * 1000 could overflow; digits left over make it malformed below. */
 	for (; isdigit((unsigned char)*p) && whole < 100000; p++)
 		whole = whole * 10 + (unsigned long)(*p - '0');
 	if (*p == '.') {

@@ -93,8 +93,8 @@ static int bind_devices(const char *dev)
 
 /*
  * /dev/pts: a new devpts instance (each mount is its own since Linux 4.7), so
- * the container's pseudo-terminals are not the host's; /dev/ptmx points into
- * it. /dev/shm: shared memory for POSIX IPC, its own tmpfs.
+ * the container's pseudo-terminals are not the host's; /dev/ptmx will point
+ * into it. /dev/shm: shared memory for POSIX IPC, its own tmpfs.
  */
 static int mount_pts_and_shm(const char *dev)
 {
@@ -106,6 +106,14 @@ static int mount_pts_and_shm(const char *dev)
 	if (path_join(path, sizeof(path), dev, "shm") < 0 || make_mount_point(path) < 0 ||
 	    mount("shm", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") < 0)
 		return -1;
+	return 0;
+}
+
+/* The links of dev_links: /dev/ptmx into devpts, /dev/fd and stdin/out/err into /proc. */
+static int make_dev_links(const char *dev)
+{
+	char path[PATH_MAX];
+
 	for (size_t i = 0; i < sizeof(dev_links) / sizeof(dev_links[0]); i++) {
 		if (path_join(path, sizeof(path), dev, dev_links[i].name) < 0 ||
 		    symlink(dev_links[i].target, path) < 0)
@@ -122,9 +130,9 @@ static int mount_dev(const char *rootfs)
 	if (path_join(dev, sizeof(dev), rootfs, "dev") < 0 || make_mount_point(dev) < 0 ||
 	    mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=64k") < 0)
 		return -1;
-	if (bind_devices(dev) < 0)
+	if (bind_devices(dev) < 0 || mount_pts_and_shm(dev) < 0)
 		return -1;
-	return mount_pts_and_shm(dev);
+	return make_dev_links(dev);
 }
 
 /*

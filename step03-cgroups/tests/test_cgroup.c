@@ -3,6 +3,7 @@
  * cgroup setup the host has. testkit/cgroup2-vm runs this same program in a
  * VM with pure cgroup v2, so both kinds of host are covered.
  */
+#include <linux/magic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +37,9 @@ static void test_info_names_the_hosts_cgroup_mode(void **state)
 	(void)state;
 	skip_unless_root();
 	assert_int_equal(statfs("/sys/fs/cgroup", &root), 0);
-	if (root.f_type == 0x63677270)	/* CGROUP2_SUPER_MAGIC */
+	if (root.f_type == CGROUP2_SUPER_MAGIC)
 		expected = "cgroup mode: v2\n";
-	else if (statfs("/sys/fs/cgroup/unified", &unified) == 0 && unified.f_type == 0x63677270)
+	else if (statfs("/sys/fs/cgroup/unified", &unified) == 0 && unified.f_type == CGROUP2_SUPER_MAGIC)
 		expected = "cgroup mode: hybrid\n";
 	struct run r = run_box("info", NULL);
 	assert_status(&r, 0);
