@@ -158,19 +158,15 @@ static int lookup_range(const char *path, struct id_range *range)
 	return ret;
 }
 
-/* Fill in the ranges --userns did not give, then check both; reports its own errors. */
-int lookup_userns_ranges(struct container_spec *spec)
+/* Fill in the ranges --userns did not give from /etc/subuid and /etc/subgid. */
+int lookup_userns_ranges(struct container_spec *spec, struct failure *f)
 {
-	if (!spec->userns_given) {
-		if (lookup_range(subuid_path, &spec->uids) < 0)
-			return fail("--userns: read %s", subuid_path);
-		if (lookup_range(subgid_path, &spec->gids) < 0)
-			return fail("--userns: read %s", subgid_path);
-	}
-	if (check_id_range(&spec->uids) < 0 || check_id_range(&spec->gids) < 0)
-		return fail_msg("--userns: no usable id range (uids %u:%u, gids %u:%u): "
-				"need a non-empty range of host ids that does not include 0",
-				spec->uids.host, spec->uids.count, spec->gids.host, spec->gids.count);
+	if (spec->userns_given)
+		return 0;
+	if (lookup_range(subuid_path, &spec->uids) < 0)
+		return failed(f, "--userns: read %s", subuid_path);
+	if (lookup_range(subgid_path, &spec->gids) < 0)
+		return failed(f, "--userns: read %s", subgid_path);
 	return 0;
 }
 
@@ -187,12 +183,13 @@ int write_id_maps(pid_t pid, const struct container_spec *spec)
 {
 	char path[64], map[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
-	snprintf(map, sizeof(map), "0 %u %u\n", spec->uids.host, spec->uids.count);
-	if (write_file(path, map) < 0)
+	if (format_into(path, sizeof(path), "/proc/%d/uid_map", (int)pid) < 0 ||
+	    format_into(map, sizeof(map), "0 %u %u\n", spec->uids.host, spec->uids.count) < 0 ||
+	    write_file(path, map) < 0)
 		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
-	snprintf(map, sizeof(map), "0 %u %u\n", spec->gids.host, spec->gids.count);
+	if (format_into(path, sizeof(path), "/proc/%d/gid_map", (int)pid) < 0 ||
+	    format_into(map, sizeof(map), "0 %u %u\n", spec->gids.host, spec->gids.count) < 0)
+		return -1;
 	return write_file(path, map);
 }
 

@@ -3,7 +3,8 @@
  *
  * Convention (see util.c): a function that can fail returns 0 or -1 with
  * errno set, and prints nothing; the caller that knows the context reports
- * the failure once, with fail().
+ * the failure once, with fail(). Where only the function knows which path
+ * failed, it notes that in a struct failure for its caller to report.
  */
 #ifndef BOX_H
 #define BOX_H
@@ -15,6 +16,15 @@
 
 #include "spec.h"
 
+/*
+ * What a step was doing when it failed ("mount /proc in /x"): noted with
+ * failed() where the path is known, reported once by the caller that knows
+ * whether and how to speak (fail("%s", f.what)).
+ */
+struct failure {
+	char what[PATH_MAX + 256];
+};
+
 /* Exit statuses, as docker and the shell use them. */
 enum {
 	EXIT_BOX_ERROR = 125,	/* box itself failed */
@@ -24,7 +34,7 @@ enum {
 };
 
 /* box.c: the command line */
-enum command { CMD_HELP, CMD_RUN, CMD_RUN_HELP, CMD_INFO };
+enum command { CMD_HELP, CMD_RUN, CMD_RUN_HELP, CMD_INFO, CMD_INFO_HELP };
 struct command_line {
 	enum command command;
 	struct container_spec spec;
@@ -45,22 +55,22 @@ int check_hostname(const char *hostname);
 int parse_id_range(const char *text, struct id_range *range);
 int find_subid_range(FILE *file, const char *user, struct id_range *range);
 int check_id_range(const struct id_range *range);
-int lookup_userns_ranges(struct container_spec *spec);
+int lookup_userns_ranges(struct container_spec *spec, struct failure *f);
 int write_id_maps(pid_t pid, const struct container_spec *spec);
 int become_userns_root(void);
 int set_hostname(const char *hostname);
 int bring_up_loopback(void);
 
 /* rootfs.c: the mount namespace: new root, /proc, /dev, /sys */
-int setup_rootfs(const char *rootfs);
+int setup_rootfs(const char *rootfs, struct failure *f);
 
-/* cgroup.c: the container's control group, on cgroup v1, v2 or hybrid hosts */
+/* cgroup.c: the container's control group, on cgroup v1, v2 or hybrid hosts (internals: cgroup.h) */
 enum cgroup_mode { CGROUP_V1, CGROUP_V2, CGROUP_HYBRID };
 enum { CGROUP_MAX_MOUNTS = 8 };
 
 struct cgroup {
 	enum cgroup_mode mode;
-	const struct cgroup_driver *driver;
+	const struct cgroup_driver *driver;	/* what differs between v1 and v2 */
 	char id[CONTAINER_ID_LEN + 1];
 	int nmounts;
 	char mounts[CGROUP_MAX_MOUNTS][PATH_MAX];	/* hierarchies box uses: one on v2, several on v1 */
@@ -69,29 +79,13 @@ struct cgroup {
 	int clone_fd;		/* v2: our directory, for clone3(CLONE_INTO_CGROUP); else -1 */
 };
 
-/* What differs between cgroup v1 and v2 (cgroup-v1.c, cgroup-v2.c); each reports its own errors. */
-struct cgroup_driver {
-	const char *name;
-	int (*find_mounts)(struct cgroup *cg);
-	int (*prepare_parent)(const struct cgroup *cg);
-	int (*set_limits)(const struct cgroup *cg, const struct container_spec *spec);
-	int (*oom_kills)(const struct cgroup *cg, long long *count);
-	int (*kill_all)(const struct cgroup *cg);
-};
-extern const struct cgroup_driver cgroup_v1_driver, cgroup_v2_driver;
-
 int cgroup_detect(enum cgroup_mode *mode);
 const char *cgroup_mode_name(enum cgroup_mode mode);
-int cgroup_create(struct cgroup *cg, const struct container_spec *spec);
+int cgroup_create(struct cgroup *cg, const struct container_spec *spec, struct failure *f);
 int cgroup_join(const struct cgroup *cg, pid_t pid);
-int cgroup_report_oom(const struct cgroup *cg, const struct container_spec *spec);
-int cgroup_remove(struct cgroup *cg);
-int cgroup_dir(const struct cgroup *cg, int mount, char *buf, size_t size);
-int cgroup_file(const struct cgroup *cg, int mount, const char *file, char *buf, size_t size);
-int cgroup_set(const struct cgroup *cg, int mount, const char *file, const char *value);
-int cgroup_info(void);
-int read_keyed_value(const char *path, const char *key, long long *value);
-int kill_procs(const char *dir);
+int cgroup_oom_kills(const struct cgroup *cg, long long *kills);
+int cgroup_remove(struct cgroup *cg, struct failure *f);
+int cgroup_info(struct failure *f);
 int parse_memory(const char *text, long long *bytes);
 int parse_cpus(const char *text, unsigned int *millis);
 int parse_pids_limit(const char *text, long *max);
@@ -99,7 +93,10 @@ int parse_pids_limit(const char *text, long *max);
 /* util.c: reporting errors, writing files */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int failed(struct failure *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int write_file(const char *path, const char *text);
+int format_into(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int path_join(char *buf, size_t size, const char *dir, const char *name);
 
 #endif

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "box.h"
+#include "cgroup.h"
 
 static const char mountinfo_path[] = "/proc/self/mountinfo";
 /* cpuacct: CPU time used, for 'cpuacct.usage'; freezer: to kill everything at once. */
@@ -67,8 +67,8 @@ static int parse_cgroup_mount(const char *line, char *mount, size_t mount_size, 
 	if (!dash || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
 	    sscanf(dash + 3, "%31s %63s %255s", type, source, opts) != 3 || strcmp(type, "cgroup") != 0)
 		return -1;
-	snprintf(mount, mount_size, "%s", point);
-	snprintf(options, options_size, "%s", opts);
+	if (format_into(mount, mount_size, "%s", point) < 0 || format_into(options, options_size, "%s", opts) < 0)
+		return -1;
 	return 0;
 }
 
@@ -81,79 +81,81 @@ static void add_if_used(struct cgroup *cg, const char *line)
 		return;
 	for (size_t c = 0; c < sizeof(v1_controllers) / sizeof(v1_controllers[0]); c++) {
 		if (has_option(options, v1_controllers[c]) && v1_index(cg, v1_controllers[c]) < 0) {
-			snprintf(cg->mounts[cg->nmounts], sizeof(cg->mounts[0]), "%s", mount);
-			snprintf(cg->options[cg->nmounts], sizeof(cg->options[0]), "%s", options);
+			/* Both fit: parse_cgroup_mount read them into buffers of the same sizes. */
+			memcpy(cg->mounts[cg->nmounts], mount, sizeof(mount));
+			memcpy(cg->options[cg->nmounts], options, sizeof(options));
 			cg->nmounts++;
 			return;
 		}
 	}
 }
 
-static int v1_find_mounts(struct cgroup *cg)
+static int v1_find_mounts(struct cgroup *cg, struct failure *f)
 {
 	char line[4096];
-	FILE *f = fopen(mountinfo_path, "re");
+	FILE *file = fopen(mountinfo_path, "re");
 
-	if (!f)
-		return fail("read %s", mountinfo_path);
+	if (!file)
+		return failed(f, "read %s", mountinfo_path);
 	cg->nmounts = 0;
-	while (fgets(line, sizeof(line), f))
+	while (fgets(line, sizeof(line), file))
 		add_if_used(cg, line);
-	fclose(f);
+	fclose(file);
 	for (size_t c = 0; c < sizeof(v1_controllers) / sizeof(v1_controllers[0]); c++) {
-		if (v1_index(cg, v1_controllers[c]) < 0)
-			return fail_msg("cgroup v1: no hierarchy with the %s controller is mounted", v1_controllers[c]);
+		if (v1_index(cg, v1_controllers[c]) < 0) {
+			errno = ENOENT;
+			return failed(f, "cgroup v1: find a mounted hierarchy with the %s controller", v1_controllers[c]);
+		}
 	}
 	return 0;
 }
 
 /* Nothing to prepare: v1 hierarchies have no subtree_control. */
-static int v1_prepare_parent(const struct cgroup *cg)
+static int v1_prepare_parent(const struct cgroup *cg, const struct container_spec *spec, struct failure *f)
 {
 	(void)cg;
+	(void)spec;
+	(void)f;
 	return 0;
 }
 
-/* cgroup_set, in the hierarchy of controller. */
-static int v1_set(const struct cgroup *cg, const char *controller, const char *file, const char *value)
+/* cgroup_set, in the hierarchy of controller; value is a number. */
+static int v1_set(const struct cgroup *cg, const char *controller, const char *file, long long value,
+		  struct failure *f)
 {
-	return cgroup_set(cg, v1_index(cg, controller), file, value);
+	char text[32];
+
+	if (format_into(text, sizeof(text), "%lld", value) < 0)
+		return failed(f, "format %s", file);
+	return cgroup_set(cg, v1_index(cg, controller), file, text, f);
 }
 
 /* memsw is memory plus swap; setting it equal to the memory limit means no swap. */
-static int v1_set_memory(const struct cgroup *cg, long long bytes)
+static int v1_set_memory(const struct cgroup *cg, long long bytes, struct failure *f)
 {
-	char value[32], path[PATH_MAX];
+	char path[PATH_MAX];
 
-	snprintf(value, sizeof(value), "%lld", bytes);
-	if (v1_set(cg, "memory", "memory.limit_in_bytes", value) < 0)
+	if (v1_set(cg, "memory", "memory.limit_in_bytes", bytes, f) < 0)
 		return -1;
+	if (cgroup_file(cg, v1_index(cg, "memory"), "memory.memsw.limit_in_bytes", path, sizeof(path)) < 0)
+		return failed(f, "cgroup path of memory.memsw.limit_in_bytes");
 	/* Absent when the kernel does no swap accounting (swapaccount=0). */
-	if (cgroup_file(cg, v1_index(cg, "memory"), "memory.memsw.limit_in_bytes", path, sizeof(path)) == 0 &&
-	    access(path, F_OK) == 0)
-		return v1_set(cg, "memory", "memory.memsw.limit_in_bytes", value);
+	if (access(path, F_OK) == 0)
+		return v1_set(cg, "memory", "memory.memsw.limit_in_bytes", bytes, f);
 	return 0;
 }
 
-static int v1_set_limits(const struct cgroup *cg, const struct container_spec *spec)
+static int v1_set_limits(const struct cgroup *cg, const struct container_spec *spec, struct failure *f)
 {
-	char value[32];
-
-	if (spec->memory_bytes && v1_set_memory(cg, spec->memory_bytes) < 0)
+	if (spec->memory_bytes && v1_set_memory(cg, spec->memory_bytes, f) < 0)
 		return -1;
 	if (spec->cpu_millis) {
-		snprintf(value, sizeof(value), "%d", CPU_PERIOD_US);
-		if (v1_set(cg, "cpu", "cpu.cfs_period_us", value) < 0)
-			return -1;
-		snprintf(value, sizeof(value), "%ld", (long)spec->cpu_millis * CPU_PERIOD_US / 1000);
-		if (v1_set(cg, "cpu", "cpu.cfs_quota_us", value) < 0)
+		if (v1_set(cg, "cpu", "cpu.cfs_period_us", CPU_PERIOD_US, f) < 0 ||
+		    v1_set(cg, "cpu", "cpu.cfs_quota_us", (long long)spec->cpu_millis * CPU_PERIOD_US / 1000, f) < 0)
 			return -1;
 	}
-	if (spec->pids_max) {
-		snprintf(value, sizeof(value), "%ld", spec->pids_max);
-		if (v1_set(cg, "pids", "pids.max", value) < 0)
-			return -1;
-	}
+	if (spec->pids_max && v1_set(cg, "pids", "pids.max", spec->pids_max, f) < 0)
+		return -1;
 	return 0;
 }
 

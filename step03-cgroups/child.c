@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -66,16 +67,15 @@ static int die_with_parent(int sync_fd)
  */
 static int reset_environment(void)
 {
-	char term[64] = "";
+	/* Copy TERM first: clearenv(3) may free the string getenv(3) points to.
+	 * (The copy is never freed: exec replaces this process soon.) */
+	char *term = getenv("TERM") ? strdup(getenv("TERM")) : NULL;
 
-	/* Copy TERM first: clearenv(3) may free the string getenv(3) points to. */
-	if (getenv("TERM"))
-		snprintf(term, sizeof(term), "%s", getenv("TERM"));
 	if (clearenv() != 0)
 		return -1;
 	if (setenv("PATH", default_path, 1) < 0 || setenv("HOME", "/root", 1) < 0)
 		return -1;
-	if (term[0] && setenv("TERM", term, 1) < 0)
+	if (term && setenv("TERM", term, 1) < 0)
 		return -1;
 	return 0;
 }
@@ -89,9 +89,11 @@ static _Noreturn void exec_failed(const char *command)
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
-/* Set up the inside, in order; each step reports its own failure. */
+/* Set up the inside, in order; a failed step is reported here, once. */
 static int setup_inside(const struct container_spec *spec, int sync_fd)
 {
+	struct failure f;
+
 	if (wait_for_parent(sync_fd) < 0)
 		return fail("wait for box");
 	if (spec->userns && become_userns_root() < 0)
@@ -104,8 +106,8 @@ static int setup_inside(const struct container_spec *spec, int sync_fd)
 		return fail("sethostname %s", spec->hostname);
 	if (bring_up_loopback() < 0)
 		return fail("bring up lo");
-	if (setup_rootfs(spec->rootfs) < 0)
-		return -1;
+	if (setup_rootfs(spec->rootfs, &f) < 0)
+		return fail("%s", f.what);
 	if (reset_environment() < 0)
 		return fail("set the environment");
 	return 0;

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -127,24 +128,27 @@ static pid_t start_child(const struct container_spec *spec, const struct cgroup 
 	return pid;
 }
 
-/* The container's PID 1 (0 while there is none), and whether box was told to stop. */
-static volatile sig_atomic_t container_pid, stop_requested;
+/* The container's PID 1 (0 while there is none), and the signal that told box to stop (0: none). */
+static volatile sig_atomic_t container_pid, stop_signal;
 
 /*
  * If box is told to stop (Ctrl-C, kill, a closed terminal), stop the
  * container instead of dying with it running: then box can still remove
  * its cgroup. (PID 1 would ignore SIGINT or SIGTERM without a handler; see
  * chapter 2.) A signal that comes before the container exists is kept in
- * stop_requested, and run_container acts on it once it does.
+ * stop_signal, and run_container acts on it once it does.
  */
 static void stop_container(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	stop_signal = sig;
 	if (container_pid > 0)
 		kill(container_pid, SIGKILL);
 }
 
+/*
+ * No SA_RESTART: a signal interrupts what box is waiting in (waitpid, flock)
+ * with EINTR, and each wait checks for that and waits again.
+ */
 static int handle_stop_signals(void)
 {
 	struct sigaction sa = { .sa_handler = stop_container };
@@ -158,7 +162,28 @@ static int handle_stop_signals(void)
 	return 0;
 }
 
-/* Wait for the container, then say if memory ran out; its exit status, or -1. */
+/* After the container has exited: if the OOM killer struck inside, say so, once. */
+static void report_oom(const struct cgroup *cg, const struct container_spec *spec)
+{
+	long long kills = 0;
+	const char *plural;
+
+	if (cgroup_oom_kills(cg, &kills) < 0 || kills == 0)
+		return;
+	plural = kills == 1 ? "" : "es";
+	if (spec->memory_bytes)
+		fail_msg("container %s ran out of memory (limit %lld bytes): the OOM killer killed %lld process%s",
+			 cg->id, spec->memory_bytes, kills, plural);
+	else
+		fail_msg("container %s: the OOM killer killed %lld process%s (the host ran out of memory)",
+			 cg->id, kills, plural);
+}
+
+/*
+ * Wait for the container and return its exit status. If box was told to
+ * stop (and so killed it), return what a shell reports for box itself:
+ * 128 + that signal, 130 for Ctrl-C.
+ */
 static int wait_for_container(pid_t pid, const struct container_spec *spec, const struct cgroup *cg)
 {
 	int wait_status;
@@ -166,40 +191,87 @@ static int wait_for_container(pid_t pid, const struct container_spec *spec, cons
 	if (wait_for(pid, &wait_status) < 0)
 		return fail("wait for child %d", (int)pid);
 	container_pid = 0;
-	cgroup_report_oom(cg, spec);
+	report_oom(cg, spec);
+	if (stop_signal)
+		return EXIT_SIGNAL_BASE + stop_signal;
 	return exit_status_of(wait_status);
+}
+
+/*
+ * --cidfile FILE: write the id where scripts (and the tests) can find it, as
+ * docker does. O_EXCL: a file that exists may name a container still running.
+ */
+static int write_cidfile(const char *path, const char *id)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	size_t len = strlen(id);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, id, len) != (ssize_t)len) {
+		int err = errno;
+		close(fd);
+		unlink(path);
+		errno = err;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* --userns: find the id ranges, and refuse ones that would not isolate anything. */
+static int check_userns(struct container_spec *spec)
+{
+	struct failure f;
+
+	if (lookup_userns_ranges(spec, &f) < 0)
+		return fail("%s", f.what);
+	if (check_id_range(&spec->uids) < 0 || check_id_range(&spec->gids) < 0)
+		return fail_msg("--userns: no usable id range (uids %u:%u, gids %u:%u): "
+				"need a non-empty range of host ids that does not include 0",
+				spec->uids.host, spec->uids.count, spec->gids.host, spec->gids.count);
+	return 0;
+}
+
+/* Everything before anything is created: checks, the id, the hostname, the id ranges. */
+static int prepare_run(struct container_spec *spec)
+{
+	if (check_can_run(spec) < 0)
+		return -1;
+	if (new_container_id(spec->id) < 0)
+		return fail("make a container id");
+	if (spec->cidfile && write_cidfile(spec->cidfile, spec->id) < 0)
+		return fail("write the container id to --cidfile %s", spec->cidfile);
+	if (!spec->hostname)
+		spec->hostname = spec->id;
+	if (spec->userns && check_userns(spec) < 0)
+		return -1;
+	return 0;
 }
 
 /* Run the container; return the command's exit status, or -1 if box failed. */
 int run_container(struct container_spec *spec)
 {
 	struct cgroup cg;
-	int go_fd = -1, status;
+	struct failure f;
+	int go_fd = -1, status = -1;
 	pid_t pid;
 
-	if (check_can_run(spec) < 0)
-		return -1;
-	if (new_container_id(spec->id) < 0)
-		return fail("make a container id");
-	if (!spec->hostname)
-		spec->hostname = spec->id;
-	if (spec->userns && lookup_userns_ranges(spec) < 0)
+	if (prepare_run(spec) < 0)
 		return -1;
 	if (handle_stop_signals() < 0)
 		return fail("set signal handlers");
-	if (cgroup_create(&cg, spec) < 0)
-		return -1;
+	if (cgroup_create(&cg, spec, &f) < 0)
+		return fail("%s", f.what);
 	pid = start_child(spec, &cg, &go_fd);
-	if (pid < 0) {
-		cgroup_remove(&cg);
-		return -1;
+	if (pid >= 0) {
+		container_pid = pid;
+		if (stop_signal)
+			kill(pid, SIGKILL);
+		status = wait_for_container(pid, spec, &cg);
+		close(go_fd);
 	}
-	container_pid = pid;
-	if (stop_requested)
-		kill(pid, SIGKILL);
-	status = wait_for_container(pid, spec, &cg);
-	close(go_fd);
-	if (cgroup_remove(&cg) < 0)
-		return -1;
+	/* The command's status stands even if the cleanup fails: say so, and pass it on. */
+	if (cgroup_remove(&cg, &f) < 0)
+		warn("%s", f.what);
 	return status;
 }

@@ -24,6 +24,7 @@ struct container_spec {
 	char **argv;		/* the command to run inside, NULL-terminated */
 	char id[CONTAINER_ID_LEN + 1];	/* random; names the container */
 	const char *hostname;	/* --hostname; NULL means the id */
+	const char *cidfile;	/* --cidfile: where to write the id, or NULL */
 	bool userns;		/* --userns: root inside is an unprivileged id outside */
 	bool userns_given;	/* --userns=UID:COUNT: ranges given, not looked up */
 	struct id_range uids, gids;

@@ -192,18 +192,37 @@ pid_t read_pid(const char *path)
 	return (pid_t)atoi(text);
 }
 
-void signal_and_reap(const char *pidfile, int sig)
+int signal_and_reap(const char *pidfile, int sig)
 {
 	pid_t pid = read_pid(pidfile);
+	int wstatus;
 
 	assert_int_equal(kill(pid, sig), 0);
 	/* Started in the background by a shell that has exited, it is now our child (subreaper). */
 	for (int tries = 0; tries < 500; tries++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid || (kill(pid, 0) < 0 && errno == ESRCH))
-			return;
+		if (waitpid(pid, &wstatus, WNOHANG) == pid)
+			return status_of(wstatus);
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return -1;
 		usleep(10 * 1000);
 	}
 	fail_msg("process %d did not exit within 5 s of signal %d", (int)pid, sig);
+	return -1;
+}
+
+int wait_for_file(const char *path)
+{
+	for (int tries = 0; tries < 500 && access(path, F_OK) < 0; tries++)
+		usleep(10 * 1000);
+	return access(path, F_OK);
+}
+
+void select_tests(void)
+{
+	const char *pattern = getenv("TEST");
+
+	if (pattern && pattern[0])
+		cmocka_set_test_filter(pattern);
 }
 
 char *read_text(const char *path, char *buf, size_t size)
@@ -278,6 +297,30 @@ static void new_lines(char *before, char *after, char *report, size_t size)
 	}
 }
 
+/* Is pid a service a test started on purpose (a registry, say), listed as a
+ * *.pid file in the scratch dir's services/ folder? Those are not leftovers. */
+static int is_service(int pid)
+{
+	char dir[sizeof(scratch_dir) + 16], path[sizeof(dir) + 300], text[32];
+	struct dirent *d;
+	DIR *services;
+	int found = 0;
+
+	snprintf(dir, sizeof(dir), "%s/services", scratch_dir);
+	services = opendir(dir);
+	while (services && !found && (d = readdir(services))) {
+		size_t len = strlen(d->d_name);
+
+		if (len > 4 && strcmp(d->d_name + len - 4, ".pid") == 0 &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, d->d_name) < (int)sizeof(path) &&
+		    read_text(path, text, sizeof(text)) && atoi(text) == pid)
+			found = 1;
+	}
+	if (services)
+		closedir(services);
+	return found;
+}
+
 /* Reap children that have exited; return how many are still alive. With a report, name
  * them there and kill them, so that one leak does not spoil the tests after it. */
 static int live_children(char *report, size_t size)
@@ -300,7 +343,8 @@ static int live_children(char *report, size_t size)
 			continue;
 		/* proc(5): "pid (comm) state ppid ...", comm may hold spaces, so parse after the last ')' */
 		paren = strrchr(stat, ')');
-		if (!paren || sscanf(paren + 2, "%c %d", &state, &ppid) != 2 || ppid != getpid() || state == 'Z')
+		if (!paren || sscanf(paren + 2, "%c %d", &state, &ppid) != 2 || ppid != getpid() || state == 'Z' ||
+		    is_service(atoi(d->d_name)))
 			continue;
 		live++;
 		if (report) {
@@ -353,6 +397,49 @@ int integration_teardown(void **state)
 	return 0;
 }
 
+/* What a stopped test run does to remove its scratch dir: after box has had a
+ * moment to clean up after itself, unless something is still mounted below it. */
+static char cleanup_script[sizeof(scratch_dir) * 3 + 200];
+
+/*
+ * Ctrl-C or SIGTERM to a test run: remove the scratch dir, then die of the
+ * signal. Only async-signal-safe calls (signal-safety(7)): wait for the
+ * children (the box under test cleans up on the same Ctrl-C), then fork and
+ * exec the prepared script.
+ */
+static void stop_test_run(int sig)
+{
+	char *argv[] = { "/bin/sh", "-c", cleanup_script, NULL };
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	pid_t pid;
+
+	for (int tries = 0; tries < 300 && waitpid(-1, NULL, WNOHANG) >= 0; tries++)
+		nanosleep(&tick, NULL);
+	pid = fork();
+	if (pid == 0) {
+		execve(argv[0], argv, NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int remove_scratch_dir_when_stopped(void)
+{
+	struct sigaction sa = { .sa_handler = stop_test_run };
+
+	/* mountinfo lines name mount points in field 5; never rm -rf through a mount. */
+	snprintf(cleanup_script, sizeof(cleanup_script),
+		 "awk '$5 == \"%s\" || index($5, \"%s/\") == 1 {found = 1} END {exit !found}' /proc/self/mountinfo "
+		 "|| rm -rf %s", scratch_dir, scratch_dir, scratch_dir);
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGINT, &sa, NULL) < 0 || sigaction(SIGTERM, &sa, NULL) < 0)
+		return -1;
+	return 0;
+}
+
 int testkit_setup(void **state)
 {
 	char *argv[] = { TESTKIT_DIR "/mkrootfs.sh", rootfs_dir, NULL };
@@ -361,6 +448,10 @@ int testkit_setup(void **state)
 	(void)state;
 	if (!mkdtemp(scratch_dir)) {
 		print_error("boxtest: mkdtemp %s: %s\n", scratch_dir, strerror(errno));
+		return -1;
+	}
+	if (remove_scratch_dir_when_stopped() < 0) {
+		print_error("boxtest: sigaction: %s\n", strerror(errno));
 		return -1;
 	}
 	/* mkdtemp makes it 0700; root of a user namespace is another host id and must get through. */

@@ -59,14 +59,22 @@ void assert_host_clean(struct host_state *before);
 int integration_setup(void **state);
 int integration_teardown(void **state);
 
-/* Group setup/teardown: scratch dir and rootfs; become subreaper of what tests start. */
+/* Group setup/teardown: scratch dir and rootfs; become subreaper of what tests start.
+ * The scratch dir is removed also when the run is stopped with Ctrl-C or SIGTERM. */
 int testkit_setup(void **state);
 int testkit_cleanup(void **state);
 
+/* Call first in main: with TEST=PATTERN in the environment, run only the tests whose
+ * names match PATTERN (cmocka's wildcards * and ?), e.g. make check TEST=test_hostname_is_set */
+void select_tests(void);
+
 /* For a box started in the background with its pid written to pidfile:
- * send it sig and wait until it has exited (reaping it: we are its subreaper). */
-void signal_and_reap(const char *pidfile, int sig);
+ * send it sig and wait until it has exited (reaping it: we are its subreaper).
+ * Returns its exit status as a shell reports it, or -1 if it was not our child. */
+int signal_and_reap(const char *pidfile, int sig);
 pid_t read_pid(const char *path);
+/* Wait up to 5 s for path to exist; returns 0 if it does. */
+int wait_for_file(const char *path);
 
 /* Read a whole (small) file into buf; returns buf, or NULL on error. */
 char *read_text(const char *path, char *buf, size_t size);

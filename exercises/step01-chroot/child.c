@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "box.h"
@@ -35,16 +36,15 @@ static int enter_rootfs(const char *rootfs)
  */
 static int reset_environment(void)
 {
-	char term[64] = "";
+	/* Copy TERM first: clearenv(3) may free the string getenv(3) points to.
+	 * (The copy is never freed: exec replaces this process soon.) */
+	char *term = getenv("TERM") ? strdup(getenv("TERM")) : NULL;
 
-	/* Copy TERM first: clearenv(3) may free the string getenv(3) points to. */
-	if (getenv("TERM"))
-		snprintf(term, sizeof(term), "%s", getenv("TERM"));
 	if (clearenv() != 0)
 		return -1;
 	if (setenv("PATH", default_path, 1) < 0 || setenv("HOME", "/root", 1) < 0)
 		return -1;
-	if (term[0] && setenv("TERM", term, 1) < 0)
+	if (term && setenv("TERM", term, 1) < 0)
 		return -1;
 	return 0;
 }
@@ -58,7 +58,7 @@ static _Noreturn void exec_failed(const char *command)
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
-/* Set up the inside, in order; each step reports its own failure. */
+/* Set up the inside, in order; a failed step is reported here, once. */
 static int setup_inside(const struct container_spec *spec)
 {
 	if (enter_rootfs(spec->rootfs) < 0)

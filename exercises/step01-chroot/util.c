@@ -12,9 +12,11 @@
 
 #include "box.h"
 
-static void report(const char *fmt, va_list ap, int err)
+/* The one place that prints: "box: ", the label ("" or "warning: "), the message,
+ * and strerror(err) if err is set. */
+static __attribute__((format(printf, 2, 0))) void report(const char *label, const char *fmt, va_list ap, int err)
 {
-	fputs("box: ", stderr);
+	fprintf(stderr, "box: %s", label);
 	vfprintf(stderr, fmt, ap);
 	if (err)
 		fprintf(stderr, ": %s", strerror(err));
@@ -28,7 +30,7 @@ int fail(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report(fmt, ap, err);
+	report("", fmt, ap, err);
 	va_end(ap);
 	errno = err;
 	return -1;
@@ -40,7 +42,7 @@ int fail_msg(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report(fmt, ap, 0);
+	report("", fmt, ap, 0);
 	va_end(ap);
 	return -1;
 }

@@ -32,16 +32,18 @@ static const char run_usage_text[] =
 	"\n"
 	"Options:\n"
 	"      --hostname NAME       hostname inside (default: the container id)\n"
+	"      --cidfile FILE        write the container id to FILE (which must not exist)\n"
 	"      --userns[=UID:COUNT]  run in a user namespace: root inside is host\n"
 	"                            UID (default: root's range in /etc/subuid and\n"
 	"                            /etc/subgid, else 100000:65536)\n"
 	"  -h, --help                show this help\n";
 
-enum { OPT_HOSTNAME = 256, OPT_USERNS };
+enum { OPT_HOSTNAME = 256, OPT_CIDFILE, OPT_USERNS };
 
 static const struct option run_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "cidfile", required_argument, NULL, OPT_CIDFILE },
 	{ "userns", optional_argument, NULL, OPT_USERNS },
 	{ NULL, 0, NULL, 0 },
 };
@@ -70,6 +72,7 @@ static int parse_userns(const char *value, struct container_spec *spec)
 /* box run [OPTIONS] ROOTFS CMD [ARG...]; argv[0] is "run". */
 static int parse_run(int argc, char *argv[], struct command_line *cl)
 {
+	struct id_range range;
 	int opt;
 
 	/*
@@ -89,6 +92,9 @@ static int parse_run(int argc, char *argv[], struct command_line *cl)
 				return fail_msg("run: --hostname '%s': must be 1 to 64 characters", optarg);
 			cl->spec.hostname = optarg;
 			break;
+		case OPT_CIDFILE:
+			cl->spec.cidfile = optarg;
+			break;
 		case OPT_USERNS:
 			if (parse_userns(optarg, &cl->spec) < 0)
 				return -1;
@@ -99,6 +105,9 @@ static int parse_run(int argc, char *argv[], struct command_line *cl)
 	}
 	if (argc - optind < 2)
 		return fail_msg("run: needs ROOTFS and CMD (see 'box run --help')");
+	/* getopt(3) takes an optional value only after '=': "--userns 1:2" leaves "1:2" as ROOTFS. */
+	if (cl->spec.userns && !cl->spec.userns_given && parse_id_range(argv[optind], &range) == 0)
+		return fail_msg("run: --userns takes its range with '=': --userns=%s", argv[optind]);
 	cl->command = CMD_RUN;
 	cl->spec.rootfs = argv[optind];
 	cl->spec.argv = &argv[optind + 1];

@@ -3,15 +3,26 @@
  *
  * Convention (see util.c): a function that can fail returns 0 or -1 with
  * errno set, and prints nothing; the caller that knows the context reports
- * the failure once, with fail().
+ * the failure once, with fail(). Where only the function knows which path
+ * failed, it notes that in a struct failure for its caller to report.
  */
 #ifndef BOX_H
 #define BOX_H
 
+#include <limits.h>
 #include <stdio.h>
 #include <sys/types.h>
 
 #include "spec.h"
+
+/*
+ * What a step was doing when it failed ("mount /proc in /x"): noted with
+ * failed() where the path is known, reported once by the caller that knows
+ * whether and how to speak (fail("%s", f.what)).
+ */
+struct failure {
+	char what[PATH_MAX + 256];
+};
 
 /* Exit statuses, as docker and the shell use them. */
 enum {
@@ -42,19 +53,21 @@ int check_hostname(const char *hostname);
 int parse_id_range(const char *text, struct id_range *range);
 int find_subid_range(FILE *file, const char *user, struct id_range *range);
 int check_id_range(const struct id_range *range);
-int lookup_userns_ranges(struct container_spec *spec);
+int lookup_userns_ranges(struct container_spec *spec, struct failure *f);
 int write_id_maps(pid_t pid, const struct container_spec *spec);
 int become_userns_root(void);
 int set_hostname(const char *hostname);
 int bring_up_loopback(void);
 
 /* rootfs.c: the mount namespace: new root, /proc, /dev, /sys */
-int setup_rootfs(const char *rootfs);
+int setup_rootfs(const char *rootfs, struct failure *f);
 
 /* util.c: reporting errors, writing files */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int failed(struct failure *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int write_file(const char *path, const char *text);
+int format_into(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int path_join(char *buf, size_t size, const char *dir, const char *name);
 
 #endif

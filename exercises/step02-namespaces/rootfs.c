@@ -163,20 +163,20 @@ static int pivot_into(const char *rootfs)
 	return -1;
 }
 
-/* Set up the container's mounts and switch to its root; reports its own errors. */
-int setup_rootfs(const char *rootfs)
+/* Set up the container's mounts and switch to its root; f notes the step that failed. */
+int setup_rootfs(const char *rootfs, struct failure *f)
 {
 	if (make_mounts_private() < 0)
-		return fail("make mounts private");
+		return failed(f, "make mounts private");
 	if (bind_self(rootfs) < 0)
-		return fail("bind %s onto itself", rootfs);
+		return failed(f, "bind %s onto itself", rootfs);
 	if (mount_proc(rootfs) < 0)
-		return fail("mount /proc in %s", rootfs);
+		return failed(f, "mount /proc in %s", rootfs);
 	if (mount_dev(rootfs) < 0)
-		return fail("set up /dev in %s", rootfs);
+		return failed(f, "set up /dev in %s", rootfs);
 	if (mount_sys(rootfs) < 0)
-		return fail("mount /sys in %s", rootfs);
+		return failed(f, "mount /sys in %s", rootfs);
 	if (pivot_into(rootfs) < 0)
-		return fail("pivot_root into %s", rootfs);
+		return failed(f, "pivot_root into %s", rootfs);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -40,8 +41,11 @@ static int check_can_run(const struct container_spec *spec)
  */
 int exit_status_of(int wait_status)
 {
-	/* TODO: write exit_status_of(), as the comment above says; read wait(2). */
-	errno = ENOSYS;
+	if (WIFEXITED(wait_status))
+		return WEXITSTATUS(wait_status);
+	if (WIFSIGNALED(wait_status))
+		return EXIT_SIGNAL_BASE + WTERMSIG(wait_status);
+	errno = EINVAL;
 	return -1;
 }
 
@@ -118,19 +122,64 @@ static pid_t start_child(const struct container_spec *spec, int *go_fd)
 	return pid;
 }
 
+/*
+ * --cidfile FILE: write the id where scripts (and the tests) can find it, as
+ * docker does. O_EXCL: a file that exists may name a container still running.
+ */
+static int write_cidfile(const char *path, const char *id)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	size_t len = strlen(id);
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, id, len) != (ssize_t)len) {
+		int err = errno;
+		close(fd);
+		unlink(path);
+		errno = err;
+		return -1;
+	}
+	return close(fd);
+}
+
+/* --userns: find the id ranges, and refuse ones that would not isolate anything. */
+static int check_userns(struct container_spec *spec)
+{
+	struct failure f;
+
+	if (lookup_userns_ranges(spec, &f) < 0)
+		return fail("%s", f.what);
+	if (check_id_range(&spec->uids) < 0 || check_id_range(&spec->gids) < 0)
+		return fail_msg("--userns: no usable id range (uids %u:%u, gids %u:%u): "
+				"need a non-empty range of host ids that does not include 0",
+				spec->uids.host, spec->uids.count, spec->gids.host, spec->gids.count);
+	return 0;
+}
+
+/* Everything before anything is created: checks, the id, the hostname, the id ranges. */
+static int prepare_run(struct container_spec *spec)
+{
+	if (check_can_run(spec) < 0)
+		return -1;
+	if (new_container_id(spec->id) < 0)
+		return fail("make a container id");
+	if (spec->cidfile && write_cidfile(spec->cidfile, spec->id) < 0)
+		return fail("write the container id to --cidfile %s", spec->cidfile);
+	if (!spec->hostname)
+		spec->hostname = spec->id;
+	if (spec->userns && check_userns(spec) < 0)
+		return -1;
+	return 0;
+}
+
 /* Run the container; return the command's exit status, or -1 if box failed. */
 int run_container(struct container_spec *spec)
 {
 	int wait_status, go_fd = -1, ret;
 	pid_t pid;
 
-	if (check_can_run(spec) < 0)
-		return -1;
-	if (new_container_id(spec->id) < 0)
-		return fail("make a container id");
-	if (!spec->hostname)
-		spec->hostname = spec->id;
-	if (spec->userns && lookup_userns_ranges(spec) < 0)
+	if (prepare_run(spec) < 0)
 		return -1;
 	pid = start_child(spec, &go_fd);
 	if (pid < 0)

@@ -35,6 +35,7 @@ static const char run_usage_text[] =
 	"\n"
 	"Options:\n"
 	"      --hostname NAME       hostname inside (default: the container id)\n"
+	"      --cidfile FILE        write the container id to FILE (which must not exist)\n"
 	"      --userns[=UID:COUNT]  run in a user namespace: root inside is host\n"
 	"                            UID (default: root's range in /etc/subuid and\n"
 	"                            /etc/subgid, else 100000:65536)\n"
@@ -44,11 +45,18 @@ static const char run_usage_text[] =
 	"      --pids-limit N        at most N processes at once\n"
 	"  -h, --help                show this help\n";
 
-enum { OPT_HOSTNAME = 256, OPT_USERNS, OPT_CPUS, OPT_PIDS_LIMIT };
+static const char info_usage_text[] =
+	"Usage: box info\n"
+	"\n"
+	"Show how this host's cgroups are set up: v1, v2 or hybrid, and the\n"
+	"hierarchies box uses for its limits.\n";
+
+enum { OPT_HOSTNAME = 256, OPT_CIDFILE, OPT_USERNS, OPT_CPUS, OPT_PIDS_LIMIT };
 
 static const struct option run_options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "cidfile", required_argument, NULL, OPT_CIDFILE },
 	{ "userns", optional_argument, NULL, OPT_USERNS },
 	{ "memory", required_argument, NULL, 'm' },
 	{ "cpus", required_argument, NULL, OPT_CPUS },
@@ -100,6 +108,7 @@ static int parse_limit(int opt, const char *value, struct container_spec *spec)
 /* box run [OPTIONS] ROOTFS CMD [ARG...]; argv[0] is "run". */
 static int parse_run(int argc, char *argv[], struct command_line *cl)
 {
+	struct id_range range;
 	int opt;
 
 	/*
@@ -119,6 +128,9 @@ static int parse_run(int argc, char *argv[], struct command_line *cl)
 				return fail_msg("run: --hostname '%s': must be 1 to 64 characters", optarg);
 			cl->spec.hostname = optarg;
 			break;
+		case OPT_CIDFILE:
+			cl->spec.cidfile = optarg;
+			break;
 		case OPT_USERNS:
 			if (parse_userns(optarg, &cl->spec) < 0)
 				return -1;
@@ -135,9 +147,25 @@ static int parse_run(int argc, char *argv[], struct command_line *cl)
 	}
 	if (argc - optind < 2)
 		return fail_msg("run: needs ROOTFS and CMD (see 'box run --help')");
+	/* getopt(3) takes an optional value only after '=': "--userns 1:2" leaves "1:2" as ROOTFS. */
+	if (cl->spec.userns && !cl->spec.userns_given && parse_id_range(argv[optind], &range) == 0)
+		return fail_msg("run: --userns takes its range with '=': --userns=%s", argv[optind]);
 	cl->command = CMD_RUN;
 	cl->spec.rootfs = argv[optind];
 	cl->spec.argv = &argv[optind + 1];
+	return 0;
+}
+
+/* box info [--help]; argv[0] is "info". */
+static int parse_info(int argc, char *argv[], struct command_line *cl)
+{
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		cl->command = CMD_INFO_HELP;
+		return 0;
+	}
+	if (argc > 1)
+		return fail_msg("info: takes no arguments (see 'box info --help')");
+	cl->command = CMD_INFO;
 	return 0;
 }
 
@@ -153,16 +181,15 @@ int parse_command_line(int argc, char *argv[], struct command_line *cl)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return parse_run(argc - 1, argv + 1, cl);
-	if (strcmp(argv[1], "info") == 0 && argc == 2) {
-		cl->command = CMD_INFO;
-		return 0;
-	}
+	if (strcmp(argv[1], "info") == 0)
+		return parse_info(argc - 1, argv + 1, cl);
 	return fail_msg("unknown command '%s' (see 'box --help')", argv[1]);
 }
 
 int main(int argc, char *argv[])
 {
 	struct command_line cl;
+	struct failure f;
 	int status;
 
 	if (parse_command_line(argc, argv, &cl) < 0)
@@ -178,7 +205,13 @@ int main(int argc, char *argv[])
 		status = run_container(&cl.spec);
 		return status < 0 ? EXIT_BOX_ERROR : status;
 	case CMD_INFO:
-		return cgroup_info() < 0 ? EXIT_BOX_ERROR : 0;
+		if (cgroup_info(&f) == 0)
+			return 0;
+		fail("%s", f.what);
+		return EXIT_BOX_ERROR;
+	case CMD_INFO_HELP:
+		fputs(info_usage_text, stdout);
+		return 0;
 	}
 	return EXIT_BOX_ERROR;
 }

@@ -14,31 +14,53 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "box.h"
+#include "cgroup.h"
 
 static const char v2_mount[] = "/sys/fs/cgroup";
-static const char *const v2_controllers[] = { "memory", "pids", "cpu" };
+/* cpu is enabled on its own: see enable_cpu. */
+static const char *const v2_controllers[] = { "memory", "pids" };
 
 enum {
 	CPU_PERIOD_US = 100000,	/* the kernel's default period: 100 ms */
 };
 
-static int v2_find_mounts(struct cgroup *cg)
+static int v2_find_mounts(struct cgroup *cg, struct failure *f)
 {
 	/* cgroup_detect saw cgroup2 mounted right here. */
-	snprintf(cg->mounts[0], sizeof(cg->mounts[0]), "%s", v2_mount);
+	if (format_into(cg->mounts[0], sizeof(cg->mounts[0]), "%s", v2_mount) < 0)
+		return failed(f, "cgroup mount %s", v2_mount);
 	cg->nmounts = 1;
 	return 0;
 }
 
 /* Write "+controller" to dir/cgroup.subtree_control. */
-static int enable_controller(const char *dir, const char *controller)
+static int enable_controller(const char *dir, const char *controller, struct failure *f)
 {
 	char path[PATH_MAX], word[32];
 
-	snprintf(word, sizeof(word), "+%s", controller);
-	if (path_join(path, sizeof(path), dir, "cgroup.subtree_control") < 0 || write_file(path, word) < 0)
-		return fail("enable the %s controller in %s", controller, path);
+	if (format_into(word, sizeof(word), "+%s", controller) < 0 ||
+	    path_join(path, sizeof(path), dir, "cgroup.subtree_control") < 0)
+		return failed(f, "cgroup path of %s", dir);
+	if (write_file(path, word) < 0)
+		return failed(f, "enable the %s controller in %s", controller, path);
+	return 0;
+}
+
+/*
+ * The cpu controller cannot be enabled while a realtime process (SCHED_FIFO,
+ * SCHED_RR) sits in a cgroup that would get it: the write fails with EINVAL
+ * (cgroup-v2.rst, "cpu"; some hosts run realtime audio or watchdog daemons).
+ * Like crun, go on without it, unless a CPU limit was asked for.
+ */
+static int enable_cpu(const char *dir, const struct container_spec *spec, struct failure *f)
+{
+	if (enable_controller(dir, "cpu", f) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	if (spec->cpu_millis)
+		return failed(f, "enable the cpu controller in %s/cgroup.subtree_control for --cpus "
+			      "(the kernel refuses while realtime processes run outside a cgroup with it)", dir);
 	return 0;
 }
 
@@ -50,18 +72,30 @@ static int enable_controller(const char *dir, const char *controller)
  * internal processes" rule; writing its cgroup.procs fails with EBUSY). The
  * root is exempt from that rule.
  */
-static int v2_prepare_parent(const struct cgroup *cg)
+static int v2_prepare_parent(const struct cgroup *cg, const struct container_spec *spec, struct failure *f)
 {
 	char parent[PATH_MAX];
 
 	if (path_join(parent, sizeof(parent), cg->mounts[0], "box") < 0)
-		return fail("cgroup path");
+		return failed(f, "cgroup path of %s/box", cg->mounts[0]);
 	for (size_t i = 0; i < sizeof(v2_controllers) / sizeof(v2_controllers[0]); i++) {
-		if (enable_controller(cg->mounts[0], v2_controllers[i]) < 0 ||
-		    enable_controller(parent, v2_controllers[i]) < 0)
+		if (enable_controller(cg->mounts[0], v2_controllers[i], f) < 0 ||
+		    enable_controller(parent, v2_controllers[i], f) < 0)
 			return -1;
 	}
+	if (enable_cpu(cg->mounts[0], spec, f) < 0 || enable_cpu(parent, spec, f) < 0)
+		return -1;
 	return 0;
+}
+
+/* cgroup_set with a number. */
+static int v2_set_number(const struct cgroup *cg, const char *file, long long value, struct failure *f)
+{
+	char text[32];
+
+	if (format_into(text, sizeof(text), "%lld", value) < 0)
+		return failed(f, "format %s", file);
+	return cgroup_set(cg, 0, file, text, f);
 }
 
 /* [exercise] */
@@ -69,10 +103,10 @@ static int v2_prepare_parent(const struct cgroup *cg)
  * Write the limits: memory.max in bytes; memory.swap.max 0, or the kernel
  * would push the excess out to swap instead of enforcing the limit (the file
  * is absent when swap accounting is off); cpu.max as "QUOTA PERIOD" in
- * microseconds, so 0.5 CPU is "50000 100000"; pids.max. Use cgroup_set.
- * See cgroups(7) and the kernel's cgroup-v2.rst.
+ * microseconds, so 0.5 CPU is "50000 100000"; pids.max. Use v2_set_number
+ * and cgroup_set. See cgroups(7) and the kernel's cgroup-v2.rst.
  */
-static int v2_set_limits(const struct cgroup *cg, const struct container_spec *spec)
+static int v2_set_limits(const struct cgroup *cg, const struct container_spec *spec, struct failure *f)
 {
 	/* TODO: write v2_set_limits(), as the comment above says; read cgroups(7). */
 	errno = ENOSYS;

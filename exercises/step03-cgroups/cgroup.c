@@ -26,7 +26,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "box.h"
+#include "cgroup.h"
 
 static const char cgroup_root[] = "/sys/fs/cgroup";
 static const char unified_root[] = "/sys/fs/cgroup/unified";
@@ -95,13 +95,15 @@ int cgroup_file(const struct cgroup *cg, int i, const char *file, char *buf, siz
 	return path_join(buf, size, dir, file);
 }
 
-/* Write value to one of the container's cgroup files; reports its own errors. */
-int cgroup_set(const struct cgroup *cg, int i, const char *file, const char *value)
+/* Write value to one of the container's cgroup files. */
+int cgroup_set(const struct cgroup *cg, int i, const char *file, const char *value, struct failure *f)
 {
 	char path[PATH_MAX];
 
-	if (cgroup_file(cg, i, file, path, sizeof(path)) < 0 || write_file(path, value) < 0)
-		return fail("set %s to %s", path, value);
+	if (cgroup_file(cg, i, file, path, sizeof(path)) < 0)
+		return failed(f, "cgroup path of %s", file);
+	if (write_file(path, value) < 0)
+		return failed(f, "set %s to %s", path, value);
 	return 0;
 }
 
@@ -158,10 +160,25 @@ static bool still_there(int fd, const char *path)
 }
 
 /*
+ * flock(2), waiting as long as it takes. box's stop-signal handlers are
+ * installed without SA_RESTART (run.c), so a Ctrl-C while we wait makes
+ * flock fail with EINTR: wait again, or we would go on holding no lock.
+ */
+static int lock_fd(int fd, int how)
+{
+	while (flock(fd, how) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/*
  * flock(2) box/ in the first hierarchy: shared while a box makes its
  * container's directory and locks it, exclusive while one removes
  * directories. So a box cleaning up never takes a directory another box
- * has made but not locked yet. Makes box/ if it is missing.
+ * has made but not locked yet. Makes box/ if it is missing. Returns a
+ * descriptor that holds the lock, or -1.
  */
 static int lock_parent(const struct cgroup *cg, int how)
 {
@@ -178,13 +195,13 @@ static int lock_parent(const struct cgroup *cg, int how)
 			return -1;
 		if (fd < 0)
 			continue;	/* removed between our mkdir and open: make it again */
-		if (flock(fd, how) < 0 && errno != EINTR) {
+		if (lock_fd(fd, how) < 0) {
 			close(fd);
 			return -1;
 		}
 		if (still_there(fd, path))
 			return fd;
-		close(fd);	/* interrupted, or removed while we waited: try again */
+		close(fd);	/* removed while we waited for the lock: make it again */
 	}
 }
 
@@ -218,17 +235,22 @@ static int remove_dir(const char *path)
 	return -1;
 }
 
-/* Kill what is left in the container's cgroup and remove its directories. */
-static int remove_dirs(const struct cgroup *cg)
+/*
+ * Kill what is left in the container's cgroup and remove its directories.
+ * Goes on after a failure, to remove as much as it can; f notes the first.
+ */
+static int remove_dirs(const struct cgroup *cg, struct failure *f)
 {
 	char path[PATH_MAX];
 	int ret = 0;
 
 	if (cg->driver->kill_all(cg) < 0)
-		ret = -1;
+		ret = failed(f, "kill the processes left in cgroup box/%s", cg->id);
 	for (int i = 0; i < cg->nmounts; i++) {
-		if (cgroup_dir(cg, i, path, sizeof(path)) < 0 || remove_dir(path) < 0)
-			ret = fail("remove cgroup %s", path);
+		if (cgroup_dir(cg, i, path, sizeof(path)) < 0)
+			return failed(f, "cgroup path of box/%s", cg->id);
+		if (remove_dir(path) < 0 && ret == 0)
+			ret = failed(f, "remove cgroup %s", path);
 	}
 	return ret;
 }
@@ -249,29 +271,36 @@ static bool is_container_id(const char *name)
 	return strlen(name) == CONTAINER_ID_LEN && strspn(name, "0123456789abcdef") == CONTAINER_ID_LEN;
 }
 
+/* Remove box/<id> if no box holds its lock; a failure only earns a warning. */
+static void remove_if_stale(const struct cgroup *cg, const char *id)
+{
+	struct cgroup stale = *cg;
+	struct failure f;
+
+	memcpy(stale.id, id, sizeof(stale.id));
+	if (!in_use(&stale) && remove_dirs(&stale, &f) < 0)
+		warn("remove the cgroup of a container that is gone: %s", f.what);
+}
+
 /*
  * A box killed by SIGKILL cannot remove its cgroup; the next box does. Only
  * directories named like container ids under box/ are looked at, and only
  * those whose lock nobody holds: no other cgroup is ever touched.
  */
-static int remove_stale(const struct cgroup *cg)
+static int remove_stale(const struct cgroup *cg, struct failure *f)
 {
 	char path[PATH_MAX];
 	struct dirent *d;
-	struct cgroup stale = *cg;
 	int parent_fd = lock_parent(cg, LOCK_EX);
 
 	if (parent_fd < 0)
-		return fail("lock the cgroup parent %s/%s", cg->mounts[0], box_parent);
+		return failed(f, "lock the cgroup parent %s/%s", cg->mounts[0], box_parent);
 	for (int i = 0; i < cg->nmounts; i++) {
 		DIR *dir = parent_dir(cg, i, path, sizeof(path)) == 0 ? opendir(path) : NULL;
 
 		while (dir && (d = readdir(dir))) {
-			if (!is_container_id(d->d_name))
-				continue;
-			memcpy(stale.id, d->d_name, sizeof(stale.id));
-			if (!in_use(&stale))
-				remove_dirs(&stale);
+			if (is_container_id(d->d_name))
+				remove_if_stale(cg, d->d_name);
 		}
 		if (dir)
 			closedir(dir);
@@ -281,54 +310,57 @@ static int remove_stale(const struct cgroup *cg)
 }
 
 /* Make box/<id> in every hierarchy, and lock it for as long as this box runs. */
-static int make_dirs(struct cgroup *cg)
+static int make_dirs(struct cgroup *cg, struct failure *f)
 {
 	char path[PATH_MAX];
 
 	for (int i = 0; i < cg->nmounts; i++) {
 		if (parent_dir(cg, i, path, sizeof(path)) < 0 || (mkdir(path, 0755) < 0 && errno != EEXIST))
-			return fail("create cgroup %s", path);
+			return failed(f, "create cgroup %s", path);
 		if (cgroup_dir(cg, i, path, sizeof(path)) < 0 || mkdir(path, 0755) < 0)
-			return fail("create cgroup %s", path);
+			return failed(f, "create cgroup %s", path);
 	}
 	if (cgroup_dir(cg, 0, path, sizeof(path)) < 0)
-		return fail("cgroup path");
+		return failed(f, "cgroup path of box/%s", cg->id);
 	cg->lock_fd = open_dir(path);
-	if (cg->lock_fd < 0 || flock(cg->lock_fd, LOCK_EX) < 0)
-		return fail("lock cgroup %s", path);
+	if (cg->lock_fd < 0 || lock_fd(cg->lock_fd, LOCK_EX) < 0)
+		return failed(f, "lock cgroup %s", path);
 	return 0;
 }
 
-/* Detect the host's cgroups and find the hierarchies box uses; reports its own errors. */
-static int cgroup_open(struct cgroup *cg, const char *id)
+/* Detect the host's cgroups and find the hierarchies box uses. */
+static int cgroup_open(struct cgroup *cg, const char *id, struct failure *f)
 {
 	memset(cg, 0, sizeof(*cg));
 	cg->lock_fd = cg->clone_fd = -1;
-	snprintf(cg->id, sizeof(cg->id), "%s", id);
+	if (format_into(cg->id, sizeof(cg->id), "%s", id) < 0)
+		return failed(f, "container id %s", id);
 	if (cgroup_detect(&cg->mode) < 0)
-		return fail("find the cgroup file system at %s", cgroup_root);
+		return failed(f, "find the cgroup file system at %s", cgroup_root);
 	cg->driver = cg->mode == CGROUP_V2 ? &cgroup_v2_driver : &cgroup_v1_driver;
-	return cg->driver->find_mounts(cg);
+	return cg->driver->find_mounts(cg, f);
 }
 
-/* Make the container's cgroup and set its limits; reports its own errors. */
-int cgroup_create(struct cgroup *cg, const struct container_spec *spec)
+/* Make the container's cgroup and set its limits; on failure, nothing is left. */
+int cgroup_create(struct cgroup *cg, const struct container_spec *spec, struct failure *f)
 {
+	struct failure undo;
 	int parent_fd, ret;
 
-	if (cgroup_open(cg, spec->id) < 0 || remove_stale(cg) < 0)
+	if (cgroup_open(cg, spec->id, f) < 0 || remove_stale(cg, f) < 0)
 		return -1;
 	parent_fd = lock_parent(cg, LOCK_SH);
 	if (parent_fd < 0)
-		return fail("lock the cgroup parent %s/%s", cg->mounts[0], box_parent);
-	ret = cg->driver->prepare_parent(cg);
+		return failed(f, "lock the cgroup parent %s/%s", cg->mounts[0], box_parent);
+	ret = cg->driver->prepare_parent(cg, spec, f);
 	if (ret == 0)
-		ret = make_dirs(cg);
+		ret = make_dirs(cg, f);
 	close(parent_fd);
 	if (ret == 0)
-		ret = cg->driver->set_limits(cg, spec);
+		ret = cg->driver->set_limits(cg, spec, f);
 	if (ret < 0) {
-		cgroup_remove(cg);
+		if (cgroup_remove(cg, &undo) < 0)
+			warn("%s", undo.what);
 		return -1;
 	}
 	/* v2 only: clone3(2) can start the child right inside (CLONE_INTO_CGROUP). */
@@ -350,29 +382,20 @@ int cgroup_join(const struct cgroup *cg, pid_t pid)
 	return -1;
 }
 
-/* After the container has exited: if the OOM killer struck inside, say so. Returns 1 if it did. */
-int cgroup_report_oom(const struct cgroup *cg, const struct container_spec *spec)
+/* How many processes the OOM killer has killed in the container's cgroup. */
+int cgroup_oom_kills(const struct cgroup *cg, long long *kills)
 {
-	long long kills = 0;
-	const char *plural;
-
-	if (cg->driver->oom_kills(cg, &kills) < 0 || kills == 0)
-		return 0;
-	plural = kills == 1 ? "" : "es";
-	if (spec->memory_bytes)
-		fail_msg("container %s ran out of memory (limit %lld bytes): the OOM killer killed %lld process%s",
-			 cg->id, spec->memory_bytes, kills, plural);
-	else
-		fail_msg("container %s: the OOM killer killed %lld process%s (the host ran out of memory)",
-			 cg->id, kills, plural);
-	return 1;
+	return cg->driver->oom_kills(cg, kills);
 }
 
-/* Kill what is left inside, remove box/<id>, and box/ once empty. Also undoes a half-made cgroup. */
-int cgroup_remove(struct cgroup *cg)
+/*
+ * Kill what is left inside, remove box/<id>, and box/ once empty. Also
+ * undoes a half-made cgroup. Goes on after a failure; f notes the first.
+ */
+int cgroup_remove(struct cgroup *cg, struct failure *f)
 {
 	int parent_fd = lock_parent(cg, LOCK_EX);
-	int ret = remove_dirs(cg);
+	int ret = remove_dirs(cg, f);
 
 	remove_parents(cg);
 	if (parent_fd >= 0)
@@ -384,11 +407,11 @@ int cgroup_remove(struct cgroup *cg)
 }
 
 /* For 'box info': the host's cgroup mode and the hierarchies box would use. */
-int cgroup_info(void)
+int cgroup_info(struct failure *f)
 {
 	struct cgroup cg;
 
-	if (cgroup_open(&cg, "info") < 0)
+	if (cgroup_open(&cg, "info", f) < 0)
 		return -1;
 	printf("cgroup mode: %s\n", cgroup_mode_name(cg.mode));
 	printf("cgroup driver: %s\n", cg.driver->name);

@@ -62,9 +62,11 @@ static int bind_self(const char *dir)
  */
 static int mount_proc(const char *rootfs)
 {
-	/* TODO: write mount_proc(), as the comment above says; read mount(2), proc(5). */
-	errno = ENOSYS;
-	return -1;
+	char path[PATH_MAX];
+
+	if (path_join(path, sizeof(path), rootfs, "proc") < 0 || make_mount_point(path) < 0)
+		return -1;
+	return mount("proc", path, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
 /*
@@ -158,25 +160,29 @@ static int mount_sys(const char *rootfs)
  */
 static int pivot_into(const char *rootfs)
 {
-	/* TODO: write pivot_into(), as the comment above says; read pivot_root(2), syscall(2), umount2(2). */
-	errno = ENOSYS;
-	return -1;
+	if (chdir(rootfs) < 0)
+		return -1;
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return -1;
+	if (umount2(".", MNT_DETACH) < 0)
+		return -1;
+	return chdir("/");
 }
 
-/* Set up the container's mounts and switch to its root; reports its own errors. */
-int setup_rootfs(const char *rootfs)
+/* Set up the container's mounts and switch to its root; f notes the step that failed. */
+int setup_rootfs(const char *rootfs, struct failure *f)
 {
 	if (make_mounts_private() < 0)
-		return fail("make mounts private");
+		return failed(f, "make mounts private");
 	if (bind_self(rootfs) < 0)
-		return fail("bind %s onto itself", rootfs);
+		return failed(f, "bind %s onto itself", rootfs);
 	if (mount_proc(rootfs) < 0)
-		return fail("mount /proc in %s", rootfs);
+		return failed(f, "mount /proc in %s", rootfs);
 	if (mount_dev(rootfs) < 0)
-		return fail("set up /dev in %s", rootfs);
+		return failed(f, "set up /dev in %s", rootfs);
 	if (mount_sys(rootfs) < 0)
-		return fail("mount /sys in %s", rootfs);
+		return failed(f, "mount /sys in %s", rootfs);
 	if (pivot_into(rootfs) < 0)
-		return fail("pivot_root into %s", rootfs);
+		return failed(f, "pivot_root into %s", rootfs);
 	return 0;
 }

@@ -4,6 +4,8 @@
  * Errors are printed once, by the code that knows what was being done:
  *     box: chroot /tmp/rootfs: No such file or directory
  * fail() and fail_msg() return -1, so a caller can write "return fail(...)".
+ * Code deep down that knows the path but not whether to speak notes what it
+ * was doing with failed(), and its caller reports that note once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +16,11 @@
 
 #include "box.h"
 
-static void report(const char *fmt, va_list ap, int err)
+/* The one place that prints: "box: ", the label ("" or "warning: "), the message,
+ * and strerror(err) if err is set. */
+static __attribute__((format(printf, 2, 0))) void report(const char *label, const char *fmt, va_list ap, int err)
 {
-	fputs("box: ", stderr);
+	fprintf(stderr, "box: %s", label);
 	vfprintf(stderr, fmt, ap);
 	if (err)
 		fprintf(stderr, ": %s", strerror(err));
@@ -30,7 +34,7 @@ int fail(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report(fmt, ap, err);
+	report("", fmt, ap, err);
 	va_end(ap);
 	errno = err;
 	return -1;
@@ -42,8 +46,37 @@ int fail_msg(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report(fmt, ap, 0);
+	report("", fmt, ap, 0);
 	va_end(ap);
+	return -1;
+}
+
+/* Print "box: warning: <what>: <strerror(errno)>" for a failure that does not stop the run. */
+void warn(const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	report("warning: ", fmt, ap, err);
+	va_end(ap);
+	errno = err;
+}
+
+/*
+ * Note in f what was being done when a step failed ("mount /proc in /x"),
+ * print nothing, keep errno, and return -1: the caller reports it once,
+ * with fail("%s", f->what).
+ */
+int failed(struct failure *f, const char *fmt, ...)
+{
+	int err = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(f->what, sizeof(f->what), fmt, ap);	/* a note cut short still says enough */
+	va_end(ap);
+	errno = err;
 	return -1;
 }
 
@@ -67,14 +100,25 @@ int write_file(const char *path, const char *text)
 	return close(fd);
 }
 
-/* buf = "dir/name"; fails with ENAMETOOLONG rather than cut a path short. */
-int path_join(char *buf, size_t size, const char *dir, const char *name)
+/* snprintf(3) into buf, but fail with ENAMETOOLONG rather than cut the text short:
+ * a truncated path would name a different file. */
+int format_into(char *buf, size_t size, const char *fmt, ...)
 {
-	int n = snprintf(buf, size, "%s/%s", dir, name);
+	va_list ap;
+	int n;
 
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
 	if (n < 0 || (size_t)n >= size) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	return 0;
+}
+
+/* buf = "dir/name"; fails with ENAMETOOLONG rather than cut a path short. */
+int path_join(char *buf, size_t size, const char *dir, const char *name)
+{
+	return format_into(buf, size, "%s/%s", dir, name);
 }

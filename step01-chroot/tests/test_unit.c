@@ -103,5 +103,6 @@ int main(void)
 		cmocka_unit_test(test_signal_death_is_128_plus_n),
 	};
 
+	select_tests();
 	return cmocka_run_group_tests_name("step01 unit", tests, NULL, NULL);
 }

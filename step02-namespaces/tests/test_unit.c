@@ -124,6 +124,26 @@ static void test_userns_flag_with_and_without_range(void **state)
 	assert_int_equal(parse(&cl, bad), -1);
 }
 
+/* getopt takes an optional value only after '=': "--userns 1:2 ROOTFS" must not run "1:2" as the rootfs. */
+static void test_userns_range_after_a_space_is_refused(void **state)
+{
+	char *argv[] = { "box", "run", "--userns", "100000:65536", "/tmp/root", "/bin/sh", NULL };
+	struct command_line cl;
+
+	(void)state;
+	assert_int_equal(parse(&cl, argv), -1);
+}
+
+static void test_cidfile_flag_is_taken(void **state)
+{
+	char *argv[] = { "box", "run", "--cidfile", "/tmp/cid", "/tmp/root", "/bin/sh", NULL };
+	struct command_line cl;
+
+	(void)state;
+	assert_int_equal(parse(&cl, argv), 0);
+	assert_string_equal(cl.spec.cidfile, "/tmp/cid");
+}
+
 static void test_id_range_parsing(void **state)
 {
 	struct id_range r;
@@ -193,6 +213,8 @@ int main(void)
 		cmocka_unit_test(test_hostname_flag_is_taken),
 		cmocka_unit_test(test_hostname_longer_than_the_kernel_allows_is_rejected),
 		cmocka_unit_test(test_userns_flag_with_and_without_range),
+		cmocka_unit_test(test_userns_range_after_a_space_is_refused),
+		cmocka_unit_test(test_cidfile_flag_is_taken),
 		cmocka_unit_test(test_id_range_parsing),
 		cmocka_unit_test(test_unusable_id_ranges_are_refused),
 		cmocka_unit_test(test_subuid_file_lookup),
@@ -200,5 +222,6 @@ int main(void)
 		cmocka_unit_test(test_signal_death_is_128_plus_n),
 	};
 
+	select_tests();
 	return cmocka_run_group_tests_name("step02 unit", tests, NULL, NULL);
 }

@@ -15,19 +15,39 @@ static void test_ls_shows_the_rootfs_not_the_host(void **state)
 	skip_unless_root();
 	host_sh("touch %s/only-in-rootfs", test_rootfs());
 	struct run r = run_box("run", test_rootfs(), "/bin/ls", "/", NULL);
-	assert_int_equal(r.status, 0);
+	assert_status(&r, 0);
 	assert_non_null(strstr(r.out, "only-in-rootfs\n"));
 	/* The host's / has /work and /boot; the busybox root has neither. */
 	assert_null(strstr(r.out, "boot"));
+}
+
+/* chroot(2) leaves the working directory where it was: box must move it into the new root. */
+static void test_the_command_starts_at_the_new_root(void **state)
+{
+	char here[4096];
+
+	(void)state;
+	skip_unless_root();
+	host_sh("echo 'the host file system' > %s/host-marker", test_dir());
+	/* Run box from the directory that holds the marker, next to the rootfs. */
+	assert_non_null(getcwd(here, sizeof(here)));
+	assert_int_equal(chdir(test_dir()), 0);
+	struct run r = run_box("run", test_rootfs(), "/bin/sh", "-c", "pwd; cat host-marker ../host-marker", NULL);
+	assert_int_equal(chdir(here), 0);
+	assert_null(strstr(r.out, "the host file system"));
+	assert_string_equal(r.out, "/\n");
 }
 
 static void test_exit_codes_pass_through(void **state)
 {
 	(void)state;
 	skip_unless_root();
-	assert_int_equal(run_box("run", test_rootfs(), "/bin/true", NULL).status, 0);
-	assert_int_equal(run_box("run", test_rootfs(), "/bin/false", NULL).status, 1);
-	assert_int_equal(run_box("run", test_rootfs(), "/bin/sh", "-c", "exit 42", NULL).status, 42);
+	struct run r = run_box("run", test_rootfs(), "/bin/true", NULL);
+	assert_status(&r, 0);
+	r = run_box("run", test_rootfs(), "/bin/false", NULL);
+	assert_status(&r, 1);
+	r = run_box("run", test_rootfs(), "/bin/sh", "-c", "exit 42", NULL);
+	assert_status(&r, 42);
 }
 
 /* Killed from outside, as docker kill does: 128 + 9. */
@@ -60,7 +80,7 @@ static void test_missing_command_gives_127_and_one_line(void **state)
 	(void)state;
 	skip_unless_root();
 	struct run r = run_box("run", test_rootfs(), "/bin/no-such-command", NULL);
-	assert_int_equal(r.status, 127);
+	assert_status(&r, 127);
 	assert_string_equal(r.err, "box: exec /bin/no-such-command: No such file or directory\n");
 }
 
@@ -70,7 +90,7 @@ static void test_not_executable_gives_126(void **state)
 	skip_unless_root();
 	host_sh("echo data > %s/etc/not-a-program", test_rootfs());
 	struct run r = run_box("run", test_rootfs(), "/etc/not-a-program", NULL);
-	assert_int_equal(r.status, 126);
+	assert_status(&r, 126);
 	assert_string_equal(r.err, "box: exec /etc/not-a-program: Permission denied\n");
 }
 
@@ -79,7 +99,7 @@ static void test_missing_rootfs_gives_125(void **state)
 	(void)state;
 	skip_unless_root();
 	struct run r = run_box("run", "/no/such/rootfs", "/bin/sh", NULL);
-	assert_int_equal(r.status, 125);
+	assert_status(&r, 125);
 	assert_string_equal(r.err, "box: rootfs /no/such/rootfs: No such file or directory\n");
 }
 
@@ -88,7 +108,7 @@ static void test_rootfs_that_is_a_file_gives_125(void **state)
 	(void)state;
 	skip_unless_root();
 	struct run r = run_box("run", "/etc/passwd", "/bin/sh", NULL);
-	assert_int_equal(r.status, 125);
+	assert_status(&r, 125);
 	assert_string_equal(r.err, "box: rootfs /etc/passwd: not a directory\n");
 }
 
@@ -105,7 +125,7 @@ static void test_not_root_gives_125(void **state)
 	char *argv[] = { "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", box, "run",
 			 (char *)test_rootfs(), "/bin/true", NULL };
 	struct run r = run_argv(argv);
-	assert_int_equal(r.status, 125);
+	assert_status(&r, 125);
 	assert_string_equal(r.err, "box: run: must be run as root (clone(2) with new namespaces needs CAP_SYS_ADMIN)\n");
 }
 
@@ -113,7 +133,7 @@ static void test_bad_flag_gives_125_and_usage_hint(void **state)
 {
 	(void)state;
 	struct run r = run_box("run", "--bogus", "/tmp", "/bin/sh", NULL);
-	assert_int_equal(r.status, 125);
+	assert_status(&r, 125);
 	assert_string_equal(r.err, "box: run: unknown flag --bogus (see 'box run --help')\n");
 }
 
@@ -124,7 +144,7 @@ static void test_the_host_environment_does_not_leak_in(void **state)
 	(void)state;
 	skip_unless_root();
 	struct run r = run_argv(argv);
-	assert_int_equal(r.status, 0);
+	assert_status(&r, 0);
 	assert_null(strstr(r.out, "SECRET"));
 	assert_non_null(strstr(r.out, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"));
 }
@@ -140,7 +160,7 @@ static void test_chroot_escape_fails(void **state)
 	host_sh("echo 'the host file system' > %s", marker);
 	host_sh("cp %s/escape %s/bin/escape", HELPER_DIR, test_rootfs());
 	struct run r = run_box("run", test_rootfs(), "/bin/escape", marker, NULL);
-	assert_int_equal(r.status, 1);
+	assert_status(&r, 1);
 	assert_string_equal(r.out, "");
 	assert_string_equal(r.err, "escape: open: No such file or directory\n");
 }
@@ -150,7 +170,7 @@ static void test_the_command_is_pid_1(void **state)
 	(void)state;
 	skip_unless_root();
 	struct run r = run_box("run", test_rootfs(), "/bin/sh", "-c", "echo $$", NULL);
-	assert_int_equal(r.status, 0);
+	assert_status(&r, 0);
 	assert_string_equal(r.out, "1\n");
 }
 
@@ -160,11 +180,16 @@ static void test_proc_shows_only_the_container(void **state)
 	skip_unless_root();
 	/* ls is PID 1 and alone, so the only process directory in /proc is "1". */
 	struct run r = run_box("run", test_rootfs(), "/bin/ls", "-1", "/proc", NULL);
+	char pids[256] = "";
+
 	assert_status(&r, 0);
 	for (char *line = strtok(r.out, "\n"); line; line = strtok(NULL, "\n")) {
-		if (line[strspn(line, "0123456789")] == '\0')
-			assert_string_equal(line, "1");
+		if (line[strspn(line, "0123456789")] == '\0' && strlen(pids) + strlen(line) + 2 < sizeof(pids)) {
+			strcat(pids, line);
+			strcat(pids, " ");
+		}
 	}
+	assert_string_equal(pids, "1 ");
 }
 
 static void test_hostname_is_set(void **state)
@@ -172,7 +197,7 @@ static void test_hostname_is_set(void **state)
 	(void)state;
 	skip_unless_root();
 	struct run r = run_box("run", "--hostname", "c1", test_rootfs(), "/bin/hostname", NULL);
-	assert_int_equal(r.status, 0);
+	assert_status(&r, 0);
 	assert_string_equal(r.out, "c1\n");
 }
 
@@ -183,7 +208,7 @@ static void test_default_hostname_is_a_container_id(void **state)
 	(void)state;
 	skip_unless_root();
 	struct run r = run_box("run", test_rootfs(), "/bin/hostname", NULL);
-	assert_int_equal(r.status, 0);
+	assert_status(&r, 0);
 	assert_int_equal(strlen(r.out), 13);	/* 12 hex digits and a newline */
 	assert_int_equal(strspn(r.out, "0123456789abcdef"), 12);
 	gethostname(host, sizeof(host));
@@ -195,10 +220,10 @@ static void test_network_has_only_loopback_and_it_is_up(void **state)
 	(void)state;
 	skip_unless_root();
 	struct run r = run_box("run", test_rootfs(), "/bin/ls", "/sys/class/net", NULL);
-	assert_int_equal(r.status, 0);
+	assert_status(&r, 0);
 	assert_string_equal(r.out, "lo\n");
 	r = run_box("run", test_rootfs(), "/bin/ping", "-c", "1", "-W", "2", "127.0.0.1", NULL);
-	assert_int_equal(r.status, 0);
+	assert_status(&r, 0);
 }
 
 static void test_mounts_inside_stay_inside(void **state)
@@ -209,11 +234,33 @@ static void test_mounts_inside_stay_inside(void **state)
 	skip_unless_root();
 	struct run r = run_box("run", test_rootfs(), "/bin/sh", "-c",
 			       "mount -t tmpfs inside /tmp && touch /tmp/on-the-tmpfs && grep -c ' /tmp ' /proc/mounts", NULL);
-	assert_int_equal(r.status, 0);
+	assert_status(&r, 0);
 	assert_string_equal(r.out, "1\n");
 	/* The file went to the tmpfs, which vanished with the container, not to the rootfs. */
 	snprintf(path, sizeof(path), "%s/tmp/on-the-tmpfs", test_rootfs());
 	assert_int_equal(access(path, F_OK), -1);
+}
+
+/*
+ * On a systemd host "/" is a shared mount, and mounts made in a copy of it
+ * propagate back (mount_namespaces(7)); this test machine's "/" is private.
+ * So run box in a mount namespace of our own whose tree is made shared, as
+ * systemd's is, and count the rootfs's mounts there while and after it runs.
+ */
+static void test_mounts_do_not_propagate_to_a_shared_host(void **state)
+{
+	char script[2048];
+
+	(void)state;
+	skip_unless_root();
+	snprintf(script, sizeof(script),
+		 "mount --make-rshared / && %s run %s /bin/sh -c 'sleep 0.2' & "
+		 "sleep 0.1; grep -c ' %s[/ ]' /proc/self/mountinfo; wait $!; echo box: $?; "
+		 "grep -c ' %s[/ ]' /proc/self/mountinfo",
+		 box_path(), test_rootfs(), test_rootfs(), test_rootfs());
+	char *argv[] = { "unshare", "--mount", "--propagation", "unchanged", "sh", "-c", script, NULL };
+	struct run r = run_argv(argv);
+	assert_string_equal(r.out, "0\nbox: 0\n0\n");
 }
 
 static void test_ipc_objects_of_the_host_are_not_visible(void **state)
@@ -223,7 +270,7 @@ static void test_ipc_objects_of_the_host_are_not_visible(void **state)
 	host_sh("ipcmk -Q | sed -n 's/.*: //p' > %s/queue-id", test_dir());
 	struct run r = run_box("run", test_rootfs(), "/bin/cat", "/proc/sysvipc/msg", NULL);
 	host_sh("ipcrm -q $(cat %s/queue-id)", test_dir());
-	assert_int_equal(r.status, 0);
+	assert_status(&r, 0);
 	/* Only the header line: the host's queue is in another IPC namespace. */
 	assert_null(strchr(r.out, '\n') ? strchr(strchr(r.out, '\n') + 1, '\n') : NULL);
 }
@@ -260,11 +307,11 @@ static void test_userns_without_usable_range_is_refused(void **state)
 	(void)state;
 	skip_unless_root();
 	struct run r = run_box("run", "--userns=0:65536", userns_rootfs(), "/bin/true", NULL);
-	assert_int_equal(r.status, 125);
+	assert_status(&r, 125);
 	assert_string_equal(r.err, "box: --userns: no usable id range (uids 0:65536, gids 0:65536): "
 			   "need a non-empty range of host ids that does not include 0\n");
 	r = run_box("run", "--userns=100000:0", userns_rootfs(), "/bin/true", NULL);
-	assert_int_equal(r.status, 125);
+	assert_status(&r, 125);
 }
 
 static void test_too_long_hostname_is_refused(void **state)
@@ -275,7 +322,7 @@ static void test_too_long_hostname_is_refused(void **state)
 	memset(name, 'h', 65);
 	name[65] = '\0';
 	struct run r = run_box("run", "--hostname", name, "/tmp", "/bin/true", NULL);
-	assert_int_equal(r.status, 125);
+	assert_status(&r, 125);
 	assert_non_null(strstr(r.err, "must be 1 to 64 characters"));
 }
 
@@ -307,6 +354,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_ls_shows_the_rootfs_not_the_host, integration_setup, integration_teardown),
+		cmocka_unit_test_setup_teardown(test_the_command_starts_at_the_new_root, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_exit_codes_pass_through, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_signal_death_gives_128_plus_n, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_pid_1_ignores_signals_without_a_handler, integration_setup, integration_teardown),
@@ -324,6 +372,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_default_hostname_is_a_container_id, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_network_has_only_loopback_and_it_is_up, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_mounts_inside_stay_inside, integration_setup, integration_teardown),
+		cmocka_unit_test_setup_teardown(test_mounts_do_not_propagate_to_a_shared_host, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_ipc_objects_of_the_host_are_not_visible, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_userns_root_inside_is_unprivileged_outside, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_userns_without_usable_range_is_refused, integration_setup, integration_teardown),
@@ -331,5 +380,6 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_killing_box_kills_the_container, integration_setup, integration_teardown),
 	};
 
+	select_tests();
 	return cmocka_run_group_tests_name("step03 run", tests, testkit_setup, testkit_cleanup);
 }

@@ -11,6 +11,7 @@
 
 /* box.h first: cmocka.h (from boxtest.h) defines macros named fail and fail_msg. */
 #include "box.h"
+#include "cgroup.h"
 #include "boxtest.h"
 
 /* Parse a command line given as a NULL-terminated list of words. */
@@ -74,6 +75,7 @@ static void test_help_is_understood(void **state)
 {
 	char *top[] = { "box", "--help", NULL };
 	char *run[] = { "box", "run", "--help", NULL };
+	char *info[] = { "box", "info", "--help", NULL };
 	struct command_line cl;
 
 	(void)state;
@@ -81,6 +83,20 @@ static void test_help_is_understood(void **state)
 	assert_int_equal(cl.command, CMD_HELP);
 	assert_int_equal(parse(&cl, run), 0);
 	assert_int_equal(cl.command, CMD_RUN_HELP);
+	assert_int_equal(parse(&cl, info), 0);
+	assert_int_equal(cl.command, CMD_INFO_HELP);
+}
+
+static void test_info_takes_no_arguments(void **state)
+{
+	char *extra[] = { "box", "info", "x", NULL };
+	char *plain[] = { "box", "info", NULL };
+	struct command_line cl;
+
+	(void)state;
+	assert_int_equal(parse(&cl, extra), -1);
+	assert_int_equal(parse(&cl, plain), 0);
+	assert_int_equal(cl.command, CMD_INFO);
 }
 
 static void test_hostname_flag_is_taken(void **state)
@@ -126,6 +142,26 @@ static void test_userns_flag_with_and_without_range(void **state)
 	assert_int_equal(cl.spec.uids.host, 200000);
 	assert_int_equal(cl.spec.gids.count, 1000);
 	assert_int_equal(parse(&cl, bad), -1);
+}
+
+/* getopt takes an optional value only after '=': "--userns 1:2 ROOTFS" must not run "1:2" as the rootfs. */
+static void test_userns_range_after_a_space_is_refused(void **state)
+{
+	char *argv[] = { "box", "run", "--userns", "100000:65536", "/tmp/root", "/bin/sh", NULL };
+	struct command_line cl;
+
+	(void)state;
+	assert_int_equal(parse(&cl, argv), -1);
+}
+
+static void test_cidfile_flag_is_taken(void **state)
+{
+	char *argv[] = { "box", "run", "--cidfile", "/tmp/cid", "/tmp/root", "/bin/sh", NULL };
+	struct command_line cl;
+
+	(void)state;
+	assert_int_equal(parse(&cl, argv), 0);
+	assert_string_equal(cl.spec.cidfile, "/tmp/cid");
 }
 
 static void test_id_range_parsing(void **state)
@@ -302,9 +338,12 @@ int main(void)
 		cmocka_unit_test(test_unknown_flag_is_rejected),
 		cmocka_unit_test(test_unknown_command_is_rejected),
 		cmocka_unit_test(test_help_is_understood),
+		cmocka_unit_test(test_info_takes_no_arguments),
 		cmocka_unit_test(test_hostname_flag_is_taken),
 		cmocka_unit_test(test_hostname_longer_than_the_kernel_allows_is_rejected),
 		cmocka_unit_test(test_userns_flag_with_and_without_range),
+		cmocka_unit_test(test_userns_range_after_a_space_is_refused),
+		cmocka_unit_test(test_cidfile_flag_is_taken),
 		cmocka_unit_test(test_id_range_parsing),
 		cmocka_unit_test(test_unusable_id_ranges_are_refused),
 		cmocka_unit_test(test_subuid_file_lookup),
@@ -318,5 +357,6 @@ int main(void)
 		cmocka_unit_test(test_signal_death_is_128_plus_n),
 	};
 
+	select_tests();
 	return cmocka_run_group_tests_name("step03 unit", tests, NULL, NULL);
 }
