@@ -49,7 +49,7 @@ int exit_status_of(int wait_status);
 _Noreturn void child_main(const struct container_spec *spec, int sync_fd);
 
 /* namespaces.c: clone flags, hostname, loopback, user-namespace id maps, cgroup namespace */
-pid_t clone_container(const struct container_spec *spec, int cgroup_fd);
+pid_t clone_container(const struct container_spec *spec, int cgroup_fd, bool *in_cgroup);
 int enter_cgroup_namespace(void);
 int check_hostname(const char *hostname);
 int parse_id_range(const char *text, struct id_range *range);

@@ -63,11 +63,37 @@ def lines_match(expected, actual):
     return bool(actual) and line_matches(expected[0], actual[0]) and lines_match(expected[1:], actual[1:])
 
 
+def code_walk_names(text, stage):
+    """Identifiers in `backticks` in the chapter's "### The code" section."""
+    match = re.search(rf"<!-- stage: {re.escape(stage)} -->(.*?)(?=\n## |\Z)", text, re.S)
+    if not match:
+        return set()
+    section = re.search(r"### The code\n(.*?)(?=\n### |\Z)", match.group(1), re.S)
+    if not section:
+        return set()
+    return set(re.findall(r"`([A-Za-z_][A-Za-z0-9_]*)`", section.group(1)))
+
+
+def missing_names(text, stage, top):
+    """Names the code walk mentions that no source file of the stage contains:
+    a function renamed or removed since the chapter was written."""
+    sources = ""
+    stage_dir = os.path.join(top, stage)
+    for name in os.listdir(stage_dir):
+        if name.endswith((".c", ".h")) or name == "Makefile":
+            sources += open(os.path.join(stage_dir, name)).read()
+    return sorted(n for n in code_walk_names(text, stage) if not re.search(rf"\b{re.escape(n)}\b", sources))
+
+
 def main():
     if len(sys.argv) != 3:
         raise SystemExit("usage: bookcheck.py BOOK.md STAGE")
     book, stage = sys.argv[1:]
     top = os.path.dirname(os.path.abspath(book))
+    missing = missing_names(open(book).read(), stage, top)
+    if missing:
+        print(f"bookcheck: {stage}: the code walk names what the stage's code does not have: {', '.join(missing)}")
+        return 1
     pairs = commands(chapter_blocks(open(book).read(), stage))
     if not pairs:
         raise SystemExit(f"bookcheck: no examples found for {stage}")

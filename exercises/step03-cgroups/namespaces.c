@@ -76,15 +76,24 @@ static pid_t clone_into_cgroup(const struct container_spec *spec, int cgroup_fd)
 	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 }
 
-/* Create the child; into its cgroup right away when the host allows (cgroup_fd >= 0). */
-pid_t clone_container(const struct container_spec *spec, int cgroup_fd)
+/*
+ * Create the child; into its cgroup right away when the host allows
+ * (cgroup_fd >= 0). *in_cgroup says whether it is there, or whether the
+ * parent must still move it (cgroup_join).
+ */
+pid_t clone_container(const struct container_spec *spec, int cgroup_fd, bool *in_cgroup)
 {
+	*in_cgroup = false;
 	if (cgroup_fd >= 0) {
 		pid_t pid = clone_into_cgroup(spec, cgroup_fd);
 
-		/* Older kernels lack clone3 (ENOSYS) or its cgroup field (E2BIG): the parent moves the child. */
-		if (pid >= 0 || (errno != ENOSYS && errno != E2BIG))
+		if (pid >= 0) {
+			*in_cgroup = true;
 			return pid;
+		}
+		/* Older kernels lack clone3 (ENOSYS) or its cgroup field (E2BIG): the parent moves the child. */
+		if (errno != ENOSYS && errno != E2BIG)
+			return -1;
 	}
 	return clone_plain(spec);
 }

@@ -74,13 +74,13 @@ static int new_container_id(char id[CONTAINER_ID_LEN + 1])
 
 /*
  * What the parent does while the child waits: the id maps of --userns, and
- * moving the child into its cgroup (a no-op if clone3 already put it there).
+ * moving the child into its cgroup, unless clone3 already put it there.
  */
-static int prepare_child(pid_t pid, const struct container_spec *spec, const struct cgroup *cg)
+static int prepare_child(pid_t pid, const struct container_spec *spec, const struct cgroup *cg, bool in_cgroup)
 {
 	if (spec->userns && write_id_maps(pid, spec) < 0)
 		return fail("write the user namespace id maps of %d", (int)pid);
-	if (cgroup_join(cg, pid) < 0)
+	if (!in_cgroup && cgroup_join(cg, pid) < 0)
 		return fail("move %d into cgroup box/%s", (int)pid, cg->id);
 	return 0;
 }
@@ -101,13 +101,14 @@ static void abort_child(pid_t pid)
  */
 static pid_t start_child(const struct container_spec *spec, const struct cgroup *cg, int *go_fd)
 {
+	bool in_cgroup;
 	int sync[2];
 	pid_t pid;
 
 	if (pipe2(sync, O_CLOEXEC) < 0)
 		return fail("create the sync pipe");
 	/* Like fork(2) in step 1, but the child starts in new namespaces (namespaces.c). */
-	pid = clone_container(spec, cg->clone_fd);
+	pid = clone_container(spec, cg->clone_fd, &in_cgroup);
 	if (pid == 0) {
 		/* The child keeps only its end: then end of file on it means box is gone. */
 		close(sync[1]);
@@ -119,7 +120,7 @@ static pid_t start_child(const struct container_spec *spec, const struct cgroup 
 		close(sync[1]);
 		return -1;
 	}
-	if (prepare_child(pid, spec, cg) < 0 || write(sync[1], "g", 1) != 1) {
+	if (prepare_child(pid, spec, cg, in_cgroup) < 0 || write(sync[1], "g", 1) != 1) {
 		abort_child(pid);
 		close(sync[1]);
 		return -1;

@@ -287,6 +287,28 @@ static void test_cgroup_left_by_a_killed_box_is_removed_by_the_next_run(void **s
 	assert_int_equal(cgroups_of(id), 0);
 }
 
+/* The next box removes only the cgroups nobody holds: a running container's stays. */
+static void test_another_run_leaves_a_running_containers_cgroup_alone(void **state)
+{
+	const char *pidfile;
+	char id[64];
+	int mine;
+
+	(void)state;
+	skip_unless_root();
+	pidfile = start_box("--pids-limit 10", "/bin/sleep 60");
+	snprintf(id, sizeof(id), "%s", container_id());
+	for (int tries = 0; tries < 100 && container_procs(id) == 0; tries++)
+		usleep(20 * 1000);
+	mine = cgroups_of(id);
+	assert_true(mine > 0);
+	struct run r = run_box("run", test_rootfs(), "/bin/true", NULL);
+	assert_status(&r, 0);
+	assert_int_equal(cgroups_of(id), mine);
+	assert_int_equal(signal_and_reap(pidfile, SIGTERM), 128 + SIGTERM);
+	assert_int_equal(cgroups_of(id), 0);
+}
+
 /* The first hierarchy box uses, where it locks box/ ("cgroup hierarchy: PATH ..." from box info). */
 static void first_hierarchy(char *path, size_t size)
 {
@@ -368,6 +390,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ctrl_c_to_box_exits_130, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_cgroup_namespace_shows_root, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_cgroup_left_by_a_killed_box_is_removed_by_the_next_run, integration_setup, integration_teardown),
+		cmocka_unit_test_setup_teardown(test_another_run_leaves_a_running_containers_cgroup_alone, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_a_signal_does_not_break_the_wait_for_the_cgroup_lock, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_bad_limits_are_refused, integration_setup, integration_teardown),
 	};

@@ -215,6 +215,42 @@ static void test_default_hostname_is_a_container_id(void **state)
 	assert_null(strstr(r.out, host));
 }
 
+/* After pivot_root the host's mounts are gone from the container's table: only its own remain. */
+static void test_the_mount_table_holds_only_the_containers_mounts(void **state)
+{
+	(void)state;
+	skip_unless_root();
+	struct run r = run_box("run", test_rootfs(), "/bin/cut", "-d ", "-f2", "/proc/self/mounts", NULL);
+	assert_status(&r, 0);
+	assert_string_equal(r.out, "/\n/proc\n/dev\n/dev/null\n/dev/zero\n/dev/full\n/dev/random\n/dev/urandom\n"
+			   "/dev/tty\n/dev/pts\n/dev/shm\n/sys\n");
+}
+
+/* /dev is a small tmpfs of our own: the harmless devices, a new devpts, /dev/shm. */
+static void test_dev_holds_only_what_a_container_needs(void **state)
+{
+	(void)state;
+	skip_unless_root();
+	struct run r = run_box("run", test_rootfs(), "/bin/ls", "/dev", NULL);
+	assert_status(&r, 0);
+	assert_string_equal(r.out, "fd\nfull\nnull\nptmx\npts\nrandom\nshm\nstderr\nstdin\nstdout\ntty\nurandom\nzero\n");
+	r = run_box("run", test_rootfs(), "/bin/sh", "-c",
+		    "echo gone > /dev/null && head -c 4 /dev/zero | wc -c && "
+		    "grep -E ' /dev(/pts|/shm)? ' /proc/mounts | cut -d' ' -f2,3", NULL);
+	assert_status(&r, 0);
+	assert_string_equal(r.out, "4\n/dev tmpfs\n/dev/pts devpts\n/dev/shm tmpfs\n");
+}
+
+/* sysfs is the container's own (its network devices) and read-only. */
+static void test_sys_is_read_only(void **state)
+{
+	(void)state;
+	skip_unless_root();
+	struct run r = run_box("run", test_rootfs(), "/bin/sh", "-c", "grep ' /sys ' /proc/mounts | cut -d' ' -f3,4 | cut -d, -f1", NULL);
+	assert_status(&r, 0);
+	assert_string_equal(r.out, "sysfs ro\n");
+}
+
 static void test_network_has_only_loopback_and_it_is_up(void **state)
 {
 	(void)state;
@@ -370,6 +406,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proc_shows_only_the_container, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_hostname_is_set, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_default_hostname_is_a_container_id, integration_setup, integration_teardown),
+		cmocka_unit_test_setup_teardown(test_the_mount_table_holds_only_the_containers_mounts, integration_setup, integration_teardown),
+		cmocka_unit_test_setup_teardown(test_dev_holds_only_what_a_container_needs, integration_setup, integration_teardown),
+		cmocka_unit_test_setup_teardown(test_sys_is_read_only, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_network_has_only_loopback_and_it_is_up, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_mounts_inside_stay_inside, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_mounts_do_not_propagate_to_a_shared_host, integration_setup, integration_teardown),
