@@ -217,6 +217,18 @@ int wait_for_file(const char *path)
 	return access(path, F_OK);
 }
 
+int still_running(const char *pidfile)
+{
+	char path[64], stat[512], *paren;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)read_pid(pidfile));
+	if (!read_text(path, stat, sizeof(stat)))
+		return 0;
+	/* proc(5): "pid (comm) state ..."; Z is a zombie, exited but not yet reaped. */
+	paren = strrchr(stat, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z';
+}
+
 void select_tests(void)
 {
 	const char *pattern = getenv("TEST");

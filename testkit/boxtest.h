@@ -75,6 +75,9 @@ int signal_and_reap(const char *pidfile, int sig);
 pid_t read_pid(const char *path);
 /* Wait up to 5 s for path to exist; returns 0 if it does. */
 int wait_for_file(const char *path);
+/* Is the process with the pid in pidfile still running (not gone, not a zombie)?
+ * A wait loop stops at once when the box it waits for has already failed. */
+int still_running(const char *pidfile);
 
 /* Read a whole (small) file into buf; returns buf, or NULL on error. */
 char *read_text(const char *path, char *buf, size_t size);

@@ -58,7 +58,7 @@ static void test_signal_death_gives_128_plus_n(void **state)
 	(void)state;
 	skip_unless_root();
 	host_sh("cd %s && { %s run %s /bin/sleep 7272 & } && "
-		"for i in $(seq 100); do pkill -KILL -f '^/bin/sleep 7272' && break; sleep 0.05; done; "
+		"for i in $(seq 100); do pkill -KILL -f '^/bin/sleep 7272' && break; kill -0 $! || break; sleep 0.05; done; "
 		"wait $!; echo $? > status", test_dir(), box_path(), test_rootfs());
 	snprintf(path, sizeof(path), "%s/status", test_dir());
 	assert_non_null(read_text(path, status, sizeof(status)));
@@ -365,19 +365,20 @@ static void test_too_long_hostname_is_refused(void **state)
 /* If box dies, even by SIGKILL, its container dies with it. */
 static void test_killing_box_kills_the_container(void **state)
 {
-	char started[512];
+	char started[512], pidfile[512];
 	int tries;
 
 	(void)state;
 	skip_unless_root();
 	snprintf(started, sizeof(started), "%s/tmp/started", test_rootfs());
+	snprintf(pidfile, sizeof(pidfile), "%s/box.pid", test_dir());
 	unlink(started);
-	host_sh("%s run %s /bin/sh -c 'touch /tmp/started; exec sleep 7171' >/dev/null 2>&1 & echo $! > %s/box.pid",
-		box_path(), test_rootfs(), test_dir());
-	for (tries = 0; tries < 100 && access(started, F_OK) < 0; tries++)
+	host_sh("%s run %s /bin/sh -c 'touch /tmp/started; exec sleep 7171' >/dev/null 2>&1 & echo $! > %s",
+		box_path(), test_rootfs(), pidfile);
+	for (tries = 0; tries < 100 && access(started, F_OK) < 0 && still_running(pidfile); tries++)
 		usleep(50 * 1000);
 	assert_int_equal(access(started, F_OK), 0);
-	host_sh("kill -9 $(cat %s/box.pid)", test_dir());
+	host_sh("kill -9 $(cat %s)", pidfile);
 	for (tries = 0; tries < 100 && run_argv((char *[]){ "pgrep", "-f", "sleep 7171", NULL }).status == 0; tries++)
 		usleep(20 * 1000);
 	assert_int_equal(run_argv((char *[]){ "pgrep", "-f", "sleep 7171", NULL }).status, 1);

@@ -213,7 +213,7 @@ static void test_busy_loops_get_half_a_cpu(void **state)
 	pidfile = start_box("--cpus 0.5", "/bin/sh -c 'while :; do :; done & while :; do :; done'");
 	id = container_id();
 	/* Both loops are running once the cgroup holds two processes: the shell and its child. */
-	for (tries = 0; tries < 250 && container_procs(id) < 2; tries++)
+	for (tries = 0; tries < 250 && still_running(pidfile) && container_procs(id) < 2; tries++)
 		usleep(20 * 1000);
 	assert_true(container_procs(id) >= 2);
 	before = container_cpu_usec(id);
@@ -234,7 +234,7 @@ static void test_sigterm_to_box_cleans_up(void **state)
 	skip_unless_root();
 	pidfile = start_box("-m 64m", "/bin/sleep 60");
 	id = container_id();
-	for (int tries = 0; tries < 100 && cgroups_of(id) == 0; tries++)
+	for (int tries = 0; tries < 100 && still_running(pidfile) && cgroups_of(id) == 0; tries++)
 		usleep(20 * 1000);
 	assert_true(cgroups_of(id) > 0);
 	assert_int_equal(signal_and_reap(pidfile, SIGTERM), 128 + SIGTERM);
@@ -250,7 +250,7 @@ static void test_ctrl_c_to_box_exits_130(void **state)
 	skip_unless_root();
 	pidfile = start_box("", "/bin/sleep 60");
 	id = container_id();
-	for (int tries = 0; tries < 100 && container_procs(id) == 0; tries++)
+	for (int tries = 0; tries < 100 && still_running(pidfile) && container_procs(id) == 0; tries++)
 		usleep(20 * 1000);
 	assert_int_equal(signal_and_reap(pidfile, SIGINT), 130);
 	assert_int_equal(cgroups_of(id), 0);
@@ -278,7 +278,7 @@ static void test_cgroup_left_by_a_killed_box_is_removed_by_the_next_run(void **s
 	skip_unless_root();
 	pidfile = start_box("", "/bin/sleep 60");
 	snprintf(id, sizeof(id), "%s", container_id());
-	for (int tries = 0; tries < 100 && cgroups_of(id) == 0; tries++)
+	for (int tries = 0; tries < 100 && still_running(pidfile) && cgroups_of(id) == 0; tries++)
 		usleep(20 * 1000);
 	signal_and_reap(pidfile, SIGKILL);
 	assert_true(cgroups_of(id) > 0);
@@ -298,7 +298,7 @@ static void test_another_run_leaves_a_running_containers_cgroup_alone(void **sta
 	skip_unless_root();
 	pidfile = start_box("--pids-limit 10", "/bin/sleep 60");
 	snprintf(id, sizeof(id), "%s", container_id());
-	for (int tries = 0; tries < 100 && container_procs(id) == 0; tries++)
+	for (int tries = 0; tries < 100 && still_running(pidfile) && container_procs(id) == 0; tries++)
 		usleep(20 * 1000);
 	mine = cgroups_of(id);
 	assert_true(mine > 0);
