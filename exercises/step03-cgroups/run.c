@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -200,23 +202,27 @@ static int wait_for_container(pid_t pid, const struct container_spec *spec, cons
 
 /*
  * --cidfile FILE: write the id where scripts (and the tests) can find it, as
- * docker does. O_EXCL: a file that exists may name a container still running.
+ * docker does. The file must appear whole, since a reader may be waiting
+ * for it, and must not replace one that exists, which may name a container
+ * still running. So write an unnamed file first (O_TMPFILE, open(2)), then
+ * give it its name with linkat(2): that fails with EEXIST if it is taken.
  */
 static int write_cidfile(const char *path, const char *id)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	size_t len = strlen(id);
+	char dir[PATH_MAX], fd_path[64];
+	ssize_t len = (ssize_t)strlen(id);
+	int fd, ret = -1;
 
+	if (format_into(dir, sizeof(dir), "%s", path) < 0)
+		return -1;
+	fd = open(dirname(dir), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -1;
-	if (write(fd, id, len) != (ssize_t)len) {
-		int err = errno;
-		close(fd);
-		unlink(path);
-		errno = err;
-		return -1;
-	}
-	return close(fd);
+	if (write(fd, id, (size_t)len) == len && format_into(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd) == 0)
+		ret = linkat(AT_FDCWD, fd_path, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+	if (close(fd) < 0)
+		ret = -1;
+	return ret;
 }
 
 /* --userns: find the id ranges, and refuse ones that would not isolate anything. */

@@ -251,6 +251,27 @@ static void test_sys_is_read_only(void **state)
 	assert_string_equal(r.out, "sysfs ro\n");
 }
 
+/* --cidfile writes the id (the default hostname), and never replaces a file that exists. */
+static void test_cidfile_holds_the_id_and_is_never_overwritten(void **state)
+{
+	char path[512], id[64], err[700];
+
+	(void)state;
+	skip_unless_root();
+	snprintf(path, sizeof(path), "%s/cid", test_dir());
+	unlink(path);
+	struct run r = run_box("run", "--cidfile", path, test_rootfs(), "/bin/hostname", NULL);
+	assert_status(&r, 0);
+	assert_non_null(read_text(path, id, sizeof(id)));
+	strcat(id, "\n");
+	assert_string_equal(r.out, id);
+	r = run_box("run", "--cidfile", path, test_rootfs(), "/bin/true", NULL);
+	assert_status(&r, 125);
+	snprintf(err, sizeof(err), "box: write the container id to --cidfile %s: File exists\n", path);
+	assert_string_equal(r.err, err);
+	unlink(path);
+}
+
 static void test_network_has_only_loopback_and_it_is_up(void **state)
 {
 	(void)state;
@@ -410,6 +431,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_the_mount_table_holds_only_the_containers_mounts, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_dev_holds_only_what_a_container_needs, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_sys_is_read_only, integration_setup, integration_teardown),
+		cmocka_unit_test_setup_teardown(test_cidfile_holds_the_id_and_is_never_overwritten, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_network_has_only_loopback_and_it_is_up, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_mounts_inside_stay_inside, integration_setup, integration_teardown),
 		cmocka_unit_test_setup_teardown(test_mounts_do_not_propagate_to_a_shared_host, integration_setup, integration_teardown),
