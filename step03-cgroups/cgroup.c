@@ -160,80 +160,29 @@ int kill_procs(const char *dir)
 	return 0;
 }
 
-static int open_dir(const char *path)
-{
-	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-}
-
-/* Is fd still the directory at path? (Another box may have removed it meanwhile.) */
-static bool still_there(int fd, const char *path)
-{
-	struct stat by_fd, by_path;
-
-	return fstat(fd, &by_fd) == 0 && stat(path, &by_path) == 0 && by_fd.st_ino == by_path.st_ino;
-}
-
 /*
- * flock(2), waiting as long as it takes. box's stop-signal handlers are
- * installed without SA_RESTART (run.c), so a Ctrl-C while we wait makes
- * flock fail with EINTR: wait again, or we would go on holding no lock.
- */
-static int lock_fd(int fd, int how)
-{
-	while (flock(fd, how) < 0) {
-		if (errno != EINTR)
-			return -1;
-	}
-	return 0;
-}
-
-/*
- * flock(2) box/ in the first hierarchy: shared while a box makes its
+ * box/ in the first hierarchy, locked: shared while a box makes its
  * container's directory and locks it, exclusive while one removes
  * directories. So a box cleaning up never takes a directory another box
- * has made but not locked yet. Makes box/ if it is missing. Returns a
- * descriptor that holds the lock, or -1.
+ * has made but not locked yet. Returns a descriptor that holds the lock.
  */
 static int lock_parent(const struct cgroup *cg, int how)
 {
 	char path[PATH_MAX];
-	int fd;
 
 	if (parent_dir(cg, 0, path, sizeof(path)) < 0)
 		return -1;
-	for (;;) {
-		if (mkdir(path, 0755) < 0 && errno != EEXIST)
-			return -1;
-		fd = open_dir(path);
-		if (fd < 0 && errno != ENOENT)
-			return -1;
-		if (fd < 0)
-			continue;	/* removed between our mkdir and open: make it again */
-		if (lock_fd(fd, how) < 0) {
-			close(fd);
-			return -1;
-		}
-		if (still_there(fd, path))
-			return fd;
-		close(fd);	/* removed while we waited for the lock: make it again */
-	}
+	return lock_dir(path, how);
 }
 
 /* Is a box using this container's cgroup? It holds a lock on its directory while it does. */
 static bool in_use(const struct cgroup *cg)
 {
 	char path[PATH_MAX];
-	int fd;
-	bool locked;
 
 	if (cgroup_dir(cg, 0, path, sizeof(path)) < 0)
 		return true;
-	fd = open_dir(path);
-	if (fd < 0)
-		return false;
-	locked = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	close(fd);
-	return locked;
+	return dir_in_use(path);
 }
 
 /* rmdir(2) a cgroup; it fails with EBUSY until the last process inside is gone. */
@@ -278,11 +227,6 @@ static void remove_parents(const struct cgroup *cg)
 		if (parent_dir(cg, i, path, sizeof(path)) == 0)
 			rmdir(path);
 	}
-}
-
-static bool is_container_id(const char *name)
-{
-	return strlen(name) == CONTAINER_ID_LEN && strspn(name, "0123456789abcdef") == CONTAINER_ID_LEN;
 }
 
 /* Remove box/<id> if no box holds its lock; a failure only earns a warning. */
@@ -336,7 +280,7 @@ static int make_dirs(struct cgroup *cg, struct failure *f)
 	}
 	if (cgroup_dir(cg, 0, path, sizeof(path)) < 0)
 		return failed(f, "cgroup path of box/%s", cg->id);
-	cg->lock_fd = open_dir(path);
+	cg->lock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg->lock_fd < 0 || lock_fd(cg->lock_fd, LOCK_EX) < 0)
 		return failed(f, "lock cgroup %s", path);
 	return 0;

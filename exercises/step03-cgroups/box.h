@@ -90,7 +90,7 @@ int parse_memory(const char *text, long long *bytes);
 int parse_cpus(const char *text, unsigned int *millis);
 int parse_pids_limit(const char *text, long *max);
 
-/* util.c: reporting errors, writing files */
+/* util.c: reporting errors, writing files, locking directories */
 int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -98,5 +98,9 @@ int failed(struct failure *f, const char *fmt, ...) __attribute__((format(printf
 int write_file(const char *path, const char *text);
 int format_into(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int path_join(char *buf, size_t size, const char *dir, const char *name);
+int lock_fd(int fd, int how);
+int lock_dir(const char *path, int how);
+bool dir_in_use(const char *path);
+bool is_container_id(const char *name);
 
 #endif

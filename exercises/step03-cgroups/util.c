@@ -1,5 +1,6 @@
 /*
- * util.c - reporting errors, the one way every file of box does it; writing files.
+ * util.c - reporting errors, the one way every file of box does it; writing files;
+ * locking directories.
  *
  * Errors are printed once, by the code that knows what was being done:
  *     box: chroot /tmp/rootfs: No such file or directory
@@ -9,6 +10,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -121,4 +124,73 @@ int format_into(char *buf, size_t size, const char *fmt, ...)
 int path_join(char *buf, size_t size, const char *dir, const char *name)
 {
 	return format_into(buf, size, "%s/%s", dir, name);
+}
+
+/*
+ * flock(2), waiting as long as it takes. box's stop-signal handlers are
+ * installed without SA_RESTART (run.c), so a Ctrl-C while we wait makes
+ * flock fail with EINTR: wait again, or we would go on holding no lock.
+ */
+int lock_fd(int fd, int how)
+{
+	while (flock(fd, how) < 0) {
+		if (errno != EINTR)
+			return -1;
+	}
+	return 0;
+}
+
+/* Is fd still the directory at path? (Another box may have removed it meanwhile.) */
+static bool still_there(int fd, const char *path)
+{
+	struct stat by_fd, by_path;
+
+	return fstat(fd, &by_fd) == 0 && stat(path, &by_path) == 0 && by_fd.st_ino == by_path.st_ino;
+}
+
+/*
+ * Make the directory path if it is missing, open it and flock(2) it (how:
+ * LOCK_SH or LOCK_EX). Returns a descriptor that holds the lock, or -1. If
+ * another box removes the directory while we wait, make it again: a lock
+ * on a removed directory guards nothing.
+ */
+int lock_dir(const char *path, int how)
+{
+	int fd;
+
+	for (;;) {
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -1;
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			return -1;
+		if (fd < 0)
+			continue;	/* removed between our mkdir and open: make it again */
+		if (lock_fd(fd, how) < 0) {
+			close(fd);
+			return -1;
+		}
+		if (still_there(fd, path))
+			return fd;
+		close(fd);	/* removed while we waited for the lock: make it again */
+	}
+}
+
+/* Does some process hold a lock on the directory path? (A box holds one on its own while it runs.) */
+bool dir_in_use(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool locked;
+
+	if (fd < 0)
+		return false;
+	locked = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return locked;
+}
+
+/* Is name a container id: CONTAINER_ID_LEN lowercase hex digits? */
+bool is_container_id(const char *name)
+{
+	return strlen(name) == CONTAINER_ID_LEN && strspn(name, "0123456789abcdef") == CONTAINER_ID_LEN;
 }
