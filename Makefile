@@ -28,7 +28,7 @@ test:
 	@testkit/run-tests $(STAGES)
 
 test-cgroup2:
-	@testkit/cgroup2-vm $(CGROUP_STAGE) test_cgroup
+	@$(MAKE) -C $(CGROUP_STAGE) --no-print-directory check-cgroup2
 
 test-%:
 	@testkit/run-tests $*

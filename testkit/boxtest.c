@@ -20,6 +20,7 @@
 
 static char scratch_dir[] = "/tmp/box-test.XXXXXX";
 static char rootfs_dir[sizeof(scratch_dir) + 16];
+static char box_root[sizeof(scratch_dir) + 16], box_state[sizeof(scratch_dir) + 16];
 
 const char *box_path(void)
 {
@@ -472,6 +473,13 @@ int testkit_setup(void **state)
 		return -1;
 	}
 	snprintf(rootfs_dir, sizeof(rootfs_dir), "%s/rootfs", scratch_dir);
+	/* Never the real /var/lib/box or /run/box: every box the tests run keeps its files here. */
+	snprintf(box_root, sizeof(box_root), "%s/root", scratch_dir);
+	snprintf(box_state, sizeof(box_state), "%s/state", scratch_dir);
+	if (setenv("BOX_ROOT", box_root, 1) < 0 || setenv("BOX_STATE", box_state, 1) < 0) {
+		print_error("boxtest: setenv: %s\n", strerror(errno));
+		return -1;
+	}
 	r = run_argv(argv);
 	if (r.status != 0) {
 		print_error("boxtest: building the rootfs failed: %s\n", r.err);

@@ -302,7 +302,8 @@ static void test_mounts_inside_stay_inside(void **state)
  * On a systemd host "/" is a shared mount, and mounts made in a copy of it
  * propagate back (mount_namespaces(7)); this test machine's "/" is private.
  * So run box in a mount namespace of our own whose tree is made shared, as
- * systemd's is, and count the rootfs's mounts there while and after it runs.
+ * systemd's is, and count the mounts below the test's directory (where the
+ * rootfs is) there while and after it runs.
  */
 static void test_mounts_do_not_propagate_to_a_shared_host(void **state)
 {
@@ -314,7 +315,7 @@ static void test_mounts_do_not_propagate_to_a_shared_host(void **state)
 		 "mount --make-rshared / && %s run %s /bin/sh -c 'sleep 0.2' & "
 		 "sleep 0.1; grep -c ' %s[/ ]' /proc/self/mountinfo; wait $!; echo box: $?; "
 		 "grep -c ' %s[/ ]' /proc/self/mountinfo",
-		 box_path(), test_rootfs(), test_rootfs(), test_rootfs());
+		 box_path(), test_rootfs(), test_dir(), test_dir());
 	char *argv[] = { "unshare", "--mount", "--propagation", "unchanged", "sh", "-c", script, NULL };
 	struct run r = run_argv(argv);
 	assert_string_equal(r.out, "0\nbox: 0\n0\n");
