@@ -17,7 +17,10 @@ NEWEST := $(lastword $(STAGES))
 # Debian packages: build tools and test framework, then what the stages use.
 DEPS = build-essential pkg-config clang libcmocka-dev python3 \
 	busybox-static util-linux procps iproute2 nftables \
-	qemu-system-x86 linux-image-amd64 cpio xz-utils kmod
+	qemu-system-x86 linux-image-amd64 cpio xz-utils kmod \
+	libmnl-dev libnftables-dev \
+	libcurl4-openssl-dev libarchive-dev libjansson-dev libssl-dev \
+	docker-registry skopeo python3-cryptography curl zstd
 # The newest stage that has cgroup tests, for test-cgroup2.
 CGROUP_STAGE := $(lastword $(foreach s,$(STAGES),$(if $(wildcard $(s)/tests/test_cgroup.c),$(s))))
 
