@@ -5,6 +5,10 @@
 #include "boxtest.h"
 
 #include <dirent.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -453,6 +457,22 @@ static int remove_scratch_dir_when_stopped(void)
 	return 0;
 }
 
+/* netdevice(7): SIOCSIFFLAGS with IFF_UP on "lo". */
+static int bring_loopback_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = -1;
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		ret = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+	return ret;
+}
+
 int testkit_setup(void **state)
 {
 	char *argv[] = { TESTKIT_DIR "/mkrootfs.sh", rootfs_dir, NULL };
@@ -483,6 +503,17 @@ int testkit_setup(void **state)
 	r = run_argv(argv);
 	if (r.status != 0) {
 		print_error("boxtest: building the rootfs failed: %s\n", r.err);
+		return -1;
+	}
+	/*
+	 * A network namespace of our own: the boxes under test make bridges,
+	 * veths, nftables rules and turn on forwarding there, not on the host,
+	 * and no packet they send can leave the machine. The clean-host check
+	 * then looks at this namespace (host-state reads /proc/net, which is the
+	 * caller's). Its loopback starts down: bring it up for 127.0.0.1.
+	 */
+	if (unshare(CLONE_NEWNET) < 0 || bring_loopback_up() < 0) {
+		print_error("boxtest: a network namespace for the tests: %s\n", strerror(errno));
 		return -1;
 	}
 	/* prctl(2): orphans of anything we start become our children, so leaks can be seen. */

@@ -60,7 +60,8 @@ int integration_setup(void **state);
 int integration_teardown(void **state);
 
 /* Group setup/teardown: scratch dir and rootfs; become subreaper of what tests start;
- * BOX_ROOT and BOX_STATE point into the scratch dir, so box never uses /var/lib/box.
+ * BOX_ROOT and BOX_STATE point into the scratch dir, so box never uses /var/lib/box;
+ * and a network namespace of the test's own, with lo up, is the "host" of its boxes.
  * The scratch dir is removed also when the run is stopped with Ctrl-C or SIGTERM. */
 int testkit_setup(void **state);
 int testkit_cleanup(void **state);

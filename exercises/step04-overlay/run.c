@@ -289,24 +289,27 @@ static void finish_container_dir(const struct container_spec *spec, int lock, bo
 	}
 }
 
-/* Start the container in its cgroup and wait for it; its exit status, or -1. */
-static int run_in_cgroup(struct container_spec *spec, struct cgroup *cg)
+/* Start the child in its cgroup and wait for it; its exit status, or -1. */
+static int run_child(struct container_spec *spec, struct cgroup *cg)
 {
-	int go_fd = -1, status = -1;
+	int go_fd = -1, status;
 	pid_t pid;
 
 	pid = start_child(spec, cg, &go_fd);
-	if (pid >= 0) {
-		container_pid = pid;
-		if (stop_signal)
-			kill(pid, SIGKILL);
-		status = wait_for_container(pid, spec, cg);
-		close(go_fd);
-	}
+	if (pid < 0)
+		return -1;
+	container_pid = pid;
+	if (stop_signal)
+		kill(pid, SIGKILL);
+	status = wait_for_container(pid, spec, cg);
+	close(go_fd);
 	return status;
 }
 
-/* Run the container; return the command's exit status, or -1 if box failed. */
+/*
+ * Run the container; return the command's exit status, or -1 if box failed.
+ * Each step that makes something has its undo below, in reverse order.
+ */
 int run_container(struct container_spec *spec)
 {
 	struct cgroup cg;
@@ -320,14 +323,15 @@ int run_container(struct container_spec *spec)
 	dir_lock = container_dir_create(spec, &f);
 	if (dir_lock < 0)
 		return fail("%s", f.what);
-	if (cgroup_create(&cg, spec, &f) == 0) {
-		status = run_in_cgroup(spec, &cg);
-		/* The command's status stands even if the cleanup fails: say so, and pass it on. */
-		if (cgroup_remove(&cg, &f) < 0)
-			warn("%s", f.what);
-	} else {
+	if (cgroup_create(&cg, spec, &f) < 0) {
 		fail("%s", f.what);
+		goto remove_dir;
 	}
+	status = run_child(spec, &cg);
+	/* The command's status stands even if a cleanup fails: say so, and pass it on. */
+	if (cgroup_remove(&cg, &f) < 0)
+		warn("%s", f.what);
+remove_dir:
 	finish_container_dir(spec, dir_lock, status >= 0);
 	return status;
 }
