@@ -109,6 +109,7 @@ int failed(struct failure *f, const char *fmt, ...) __attribute__((format(printf
 int write_file(const char *path, const char *text);
 int format_into(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int path_join(char *buf, size_t size, const char *dir, const char *name);
+int make_path(const char *path);
 int lock_fd(int fd, int how);
 int lock_dir(const char *path, int how);
 bool dir_in_use(const char *path);

@@ -45,24 +45,6 @@ enum {
 
 /* ---- the per-container directory (parent side) ------------------------------------------ */
 
-/* mkdir -p, for the box root: /var/lib/box may not exist yet. */
-static int make_dirs_along(const char *path)
-{
-	char partial[PATH_MAX];
-
-	if (format_into(partial, sizeof(partial), "%s", path) < 0)
-		return -1;
-	for (char *slash = strchr(partial + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(partial, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*slash = '/';
-	}
-	if (mkdir(partial, 0755) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* nftw(3) callback: remove one entry; directories come after their contents (FTW_DEPTH). */
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
@@ -90,7 +72,7 @@ static int lock_containers(const char *root, int how)
 {
 	char path[PATH_MAX];
 
-	if (make_dirs_along(root) < 0 || path_join(path, sizeof(path), root, containers_dir) < 0)
+	if (make_path(root) < 0 || path_join(path, sizeof(path), root, containers_dir) < 0)
 		return -1;
 	return lock_dir(path, how);
 }

@@ -103,6 +103,24 @@ int write_file(const char *path, const char *text)
 	return close(fd);
 }
 
+/* mkdir -p: make path and every missing directory above it (/var/lib/box may not exist yet). */
+int make_path(const char *path)
+{
+	char partial[PATH_MAX];
+
+	if (format_into(partial, sizeof(partial), "%s", path) < 0)
+		return -1;
+	for (char *slash = strchr(partial + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(partial, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*slash = '/';
+	}
+	if (mkdir(partial, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
 /* snprintf(3) into buf, but fail with ENAMETOOLONG rather than cut the text short:
  * a truncated path would name a different file. */
 int format_into(char *buf, size_t size, const char *fmt, ...)

@@ -234,6 +234,22 @@ static int parse_plain(int argc, char *argv[], struct command_line *cl, enum com
 	return 0;
 }
 
+/* "--NAME VALUE" or "--NAME=VALUE" at argv[i]: its value, and how many words it took (0: not --NAME). */
+static int global_option(int argc, char *argv[], int i, const char *name, const char **value)
+{
+	size_t len = strlen(name);
+
+	if (strncmp(argv[i], name, len) == 0 && argv[i][len] == '=') {
+		*value = argv[i] + len + 1;
+		return 1;
+	}
+	if (strcmp(argv[i], name) == 0 && i + 1 < argc) {
+		*value = argv[i + 1];
+		return 2;
+	}
+	return 0;
+}
+
 /*
  * box [--root DIR] COMMAND: the options before the command. Returns how
  * many words they took. The root is where box keeps containers' directories:
@@ -241,15 +257,13 @@ static int parse_plain(int argc, char *argv[], struct command_line *cl, enum com
  */
 static int parse_global_options(int argc, char *argv[], struct command_line *cl)
 {
-	int used = 0;
+	int used = 0, n;
 
 	cl->spec.box_root = getenv("BOX_ROOT") ? getenv("BOX_ROOT") : default_box_root;
-	if (argc > 1 && strncmp(argv[1], "--root=", 7) == 0) {
-		cl->spec.box_root = argv[1] + 7;
-		used = 1;
-	} else if (argc > 2 && strcmp(argv[1], "--root") == 0) {
-		cl->spec.box_root = argv[2];
-		used = 2;
+	for (; used + 1 < argc; used += n) {
+		n = global_option(argc, argv, used + 1, "--root", &cl->spec.box_root);
+		if (n == 0)
+			break;
 	}
 	if (cl->spec.box_root[0] != '/')
 		return fail_msg("--root %s: must be an absolute path", cl->spec.box_root);
