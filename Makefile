@@ -5,6 +5,7 @@
 #   make test-STAGE      the same for one stage, e.g. make test-step01-chroot
 #   make test-cgroup2    the newest stage's cgroup tests in a VM with pure cgroup v2
 #   make sanitize        every stage's tests under AddressSanitizer and UBSan
+#   make bench           side-by-side figures (bench/): what each stage's mechanism costs
 #   make mutate          break each stage's key lines once (tests/mutations) and
 #                        check that a test fails for each (slow; for maintainers)
 #   make demo            build the newest stage and run a command in a container
@@ -39,6 +40,9 @@ test-%:
 sanitize:
 	@for s in $(STAGES); do $(MAKE) -C $$s sanitize || exit 1; done
 
+bench:
+	@bench/stages.sh
+
 mutate:
 	@status=0; for s in $(STAGES); do testkit/mutate.py $$s || status=1; done; exit $$status
 
@@ -52,4 +56,4 @@ deps:
 clean:
 	@for s in $(STAGES) $(wildcard exercises/step0*); do $(MAKE) -C $$s clean >/dev/null; done
 
-.PHONY: all test test-cgroup2 sanitize mutate demo deps clean
+.PHONY: all test test-cgroup2 sanitize bench mutate demo deps clean
