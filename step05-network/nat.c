@@ -429,7 +429,9 @@ static int table_exists(bool *exists, struct failure *f)
 /*
  * List the map "ports" (nft reads just that map for it). If that fails,
  * it is usually because there is no table yet: then *exists is false and
- * *output NULL. Other failures are failures.
+ * *output NULL. If the table is there on the second look, another box made
+ * it in between (twenty boxes starting at once do): list again, once.
+ * Other failures are failures.
  */
 static int list_ports(json_t **output, bool *exists, struct failure *f)
 {
@@ -443,6 +445,9 @@ static int list_ports(json_t **output, bool *exists, struct failure *f)
 	err = errno;
 	if (table_exists(exists, &ignored) == 0 && !*exists)
 		return 0;
+	if (*exists && run_nft("list map ip box ports", output, "list published ports", f) == 0)
+		return 0;
+	*output = NULL;
 	errno = err;
 	return -1;
 }

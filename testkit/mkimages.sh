@@ -90,7 +90,7 @@ only=
 image_set="test"
 while [ $# -gt 1 ]; do
 	case $1 in
-	--set) image_set=${2:?}; shift ;;  # bigimages.sh: --set big
+	--set) image_set=${2:?}; shift ;;  # bench/pull.sh: --set big
 	--cache) cache=${2:?}; shift ;;
 	--creds) creds=${2:?}; shift ;;
 	--marker) marker=${2:?}; shift ;;

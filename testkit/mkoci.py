@@ -4,7 +4,7 @@
   mkoci.py [--set test|big] --rootfs DIR --layout DIR --plan FILE [--marker DIR]
 
 Called by mkimages.sh (which documents what each image is for); --set big
-writes bigimages.sh's benchmark images instead of the test images.  --rootfs is
+writes bench/pull.sh's benchmark images instead of the test images.  --rootfs is
 a busybox root made by mkrootfs.sh.  Writes the OCI image layout (image-spec
 image-layout.md: oci-layout, index.json, blobs/sha256/) with one ref per
 image and tag, and FILE, the push plan: one line per image,

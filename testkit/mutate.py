@@ -12,7 +12,8 @@ stage is rebuilt, and `make test TEST=TEST` must fail (with "vm": the test
 runs in the pure cgroup v2 VM instead, for code only v2 hosts run). The
 file is restored afterwards, whatever happens. Lines starting with # are
 comments; a field may be empty. Prints one line per mutation and exits non-zero if any mutation
-survived (no test failed).
+survived (no test failed). A run killed outright leaves STAGE/.mutated, and
+the next run restores the file it names first.
 
     testkit/mutate.py step03-cgroups        every mutation of the stage
     testkit/mutate.py step03-cgroups 4 7    only the 4th and 7th
@@ -55,10 +56,41 @@ def run_test(stage, test, vm):
     return result.returncode != 0 and ran, "caught" if ran else "test did not run"
 
 
+def restore_interrupted(stage):
+    """A run killed outright (SIGKILL, a machine that stops) cannot restore in
+    its finally: it leaves STAGE/.mutated naming the file, with the original
+    beside it. Put the original back before anything else."""
+    marker = os.path.join(TOP, stage, ".mutated")
+    if not os.path.exists(marker):
+        return
+    path = open(marker).read().strip()
+    saved = marker + ".orig"
+    if path and os.path.exists(saved):
+        os.replace(saved, os.path.join(TOP, stage, path))
+        print(f"mutate: {stage}/{path} was left mutated by an interrupted run: restored", flush=True)
+    os.remove(marker)
+
+
+def mutate_file(stage, path, original, mutated):
+    """Save the original and note which file is mutated, then write the mutation."""
+    marker = os.path.join(TOP, stage, ".mutated")
+    open(marker + ".orig", "w").write(original)
+    open(marker, "w").write(path + "\n")
+    open(os.path.join(TOP, stage, path), "w").write(mutated)
+
+
+def restore_file(stage, path, original):
+    marker = os.path.join(TOP, stage, ".mutated")
+    open(os.path.join(TOP, stage, path), "w").write(original)
+    os.remove(marker + ".orig")
+    os.remove(marker)
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit("usage: mutate.py STAGE [N...]")
     stage, chosen = sys.argv[1], {int(n) for n in sys.argv[2:]}
+    restore_interrupted(stage)
     survived = 0
     for n, fields in enumerate(mutations(stage), 1):
         if chosen and n not in chosen:
@@ -72,10 +104,10 @@ def main():
             survived += 1
             continue
         try:
-            open(full, "w").write(original.replace(text, replacement))
+            mutate_file(stage, path, original, original.replace(text, replacement))
             failed, how = run_test(stage, test, vm)
         finally:
-            open(full, "w").write(original)
+            restore_file(stage, path, original)
         status = "ok  " if failed else "SURVIVED"
         survived += not failed
         print(f"{n:3} {status} {path}: {text}  ->  {test} ({how})", flush=True)

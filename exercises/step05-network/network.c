@@ -273,6 +273,7 @@ int network_prepare(struct container_spec *spec, struct network *net, struct fai
 {
 	char dir[PATH_MAX], leases[PATH_MAX];
 	struct failure undo;
+	int err;
 
 	memset(net, 0, sizeof(*net));
 	net->lease.fd = -1;
@@ -297,8 +298,11 @@ int network_prepare(struct container_spec *spec, struct network *net, struct fai
 		goto undo;
 	return 0;
 undo:
+	/* The undo makes system calls of its own: keep the errno that f's note goes with. */
+	err = errno;
 	if (network_remove(spec, net, &undo) < 0)
 		warn("%s", undo.what);
+	errno = err;
 	return -1;
 }
 

@@ -286,7 +286,8 @@ static void test_twenty_containers_at_once_get_twenty_addresses(void **state)
 	unlink(go);
 	snprintf(cmd, sizeof(cmd),
 		 "for i in $(seq %d); do %s run -v %s:/shared %s /bin/sh -c "
-		 "'ip -4 -o addr show eth0 | cut -d\" \" -f7 > /shared/parallel-$0; while [ ! -e /shared/go ]; do sleep 0.05; done' $i "
+		 "'ip -4 -o addr show eth0 | cut -d\" \" -f7 > /shared/tmp-$0 && mv /shared/tmp-$0 /shared/parallel-$0; "
+		 "while [ ! -e /shared/go ]; do sleep 0.05; done' $i "
 		 ">%s/box-$i.err 2>&1 & done; for i in $(seq 450); do [ $(ls %s | grep -c ^parallel-) = %d ] && break; sleep 0.1; done; "
 		 "cat %s/parallel-* | sort | uniq | wc -l; touch %s; wait; cat %s/box-*.err >&2",
 		 parallel, box_path(), test_dir(), test_rootfs(), test_dir(), test_dir(), parallel, test_dir(), go, test_dir());
@@ -296,7 +297,7 @@ static void test_twenty_containers_at_once_get_twenty_addresses(void **state)
 	snprintf(expected, sizeof(expected), "%d\n", parallel);
 	if (strcmp(r.out, expected) != 0)
 		fail_msg("%s containers of %d got an address; what the boxes said:\n%s", r.out, parallel, r.err);
-	host_sh("rm -f %s/parallel-* %s/box-*.err %s", test_dir(), test_dir(), go);
+	host_sh("rm -f %s/parallel-* %s/box-*.err %s", test_dir(), test_dir(), go);	/* each file appears whole (mv) */
 	/* Every lease given back: the leases directory is empty. */
 	host_sh("test -z \"$(ls $BOX_STATE/networks/box0/leases)\"");
 	prune_network();

@@ -234,7 +234,8 @@ static void test_sigterm_to_box_cleans_up(void **state)
 	skip_unless_root();
 	pidfile = start_box("-m 64m", "/bin/sleep 60");
 	id = container_id();
-	for (int tries = 0; tries < 100 && still_running(pidfile) && cgroups_of(id) == 0; tries++)
+	/* Until the container runs: a signal before it exists never reaches stop_container's kill. */
+	for (int tries = 0; tries < 100 && still_running(pidfile) && container_procs(id) == 0; tries++)
 		usleep(20 * 1000);
 	assert_true(cgroups_of(id) > 0);
 	assert_int_equal(signal_and_reap(pidfile, SIGTERM), 128 + SIGTERM);

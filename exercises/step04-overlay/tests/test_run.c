@@ -274,6 +274,8 @@ static void test_cidfile_holds_the_id_and_is_never_overwritten(void **state)
 
 static void test_network_has_only_loopback_and_it_is_up(void **state)
 {
+	char ours[64] = "";
+
 	(void)state;
 	skip_unless_root();
 	struct run r = run_box("run", test_rootfs(), "/bin/ls", "/sys/class/net", NULL);
@@ -281,6 +283,12 @@ static void test_network_has_only_loopback_and_it_is_up(void **state)
 	assert_string_equal(r.out, "lo\n");
 	r = run_box("run", test_rootfs(), "/bin/ping", "-c", "1", "-W", "2", "127.0.0.1", NULL);
 	assert_status(&r, 0);
+	/* The tests' own namespace has only lo too (testkit_setup): the container's must be another one. */
+	assert_true(readlink("/proc/self/ns/net", ours, sizeof(ours) - 1) > 0);
+	r = run_box("run", test_rootfs(), "/bin/readlink", "/proc/self/ns/net", NULL);
+	assert_status(&r, 0);
+	assert_memory_equal(r.out, "net:[", 5);
+	assert_null(strstr(r.out, ours));
 }
 
 static void test_mounts_inside_stay_inside(void **state)
