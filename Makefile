@@ -21,7 +21,8 @@ DEPS = build-essential pkg-config clang libcmocka-dev python3 \
 	qemu-system-x86 linux-image-amd64 cpio xz-utils kmod \
 	libmnl-dev libnftables-dev \
 	libcurl4-openssl-dev libarchive-dev libjansson-dev libssl-dev \
-	docker-registry skopeo python3-cryptography curl zstd
+	docker-registry skopeo python3-cryptography curl zstd \
+	libcap-dev libseccomp-dev podman containerd docker.io
 # The newest stage that has cgroup tests, for test-cgroup2.
 CGROUP_STAGE := $(lastword $(foreach s,$(STAGES),$(if $(wildcard $(s)/tests/test_cgroup.c),$(s))))
 
