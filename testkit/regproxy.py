@@ -24,6 +24,13 @@ Blob GETs (/v2/NAME/blobs/DIGEST; only DIGEST if --digest is given):
                  from upstream with the Authorization of the redirected GET:
                  KEY plays the part of a CDN's signed URL)
   slow           send the blob at --rate bytes/s (default 1 MiB/s)
+Blob uploads (PUT and PATCH of /v2/NAME/blobs/uploads/...; with --digest,
+only a PUT whose ?digest= is DIGEST), the first --times (1) of them:
+  upload-error500  read the body, answer 500 (the registry never sees it)
+  upload-drop      read half the body, then close the connection
+Every answer:
+  relative-location  a Location header becomes relative ("/v2/..."), as
+                 some registries send it (upload sessions, new blobs)
 Every request:
   hang           accept connections and never answer anything
 Manifest GETs and HEADs (/v2/NAME/manifests/REF) that upstream answers 200:
@@ -54,6 +61,7 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 CHUNK = 64 * 1024
@@ -68,7 +76,10 @@ HUGE = 5 * 1024 * 1024
 BLOB_MODES = {"pass", "tamper", "truncate", "stall", "hang-blob",
               "error500-once", "drop-once", "redirect", "slow"}
 MANIFEST_MODES = {"schema1", "unknown-mediatype", "huge-manifest"}
-MODES = BLOB_MODES | MANIFEST_MODES | {"hang"}
+UPLOAD_MODES = {"upload-error500", "upload-drop"}
+HEADER_MODES = {"relative-location"}
+UPLOAD_RE = re.compile(r"^/v2/(?P<name>.+)/blobs/uploads/[^?]+(\?(?P<query>.*))?$")
+MODES = BLOB_MODES | MANIFEST_MODES | UPLOAD_MODES | HEADER_MODES | {"hang"}
 
 
 class Proxy(ThreadingHTTPServer):
@@ -202,6 +213,9 @@ class Base(BaseHTTPRequestHandler):
                 continue
             if lk in ("location", "www-authenticate"):
                 v = self.rewrite(v)
+            if lk == "location" and self.state.opts.mode == "relative-location":
+                parts = urllib.parse.urlsplit(v)
+                v = parts.path + ("?" + parts.query if parts.query else "")
             if extra and lk in extra:
                 continue
             self.send_header(k, v)
@@ -295,10 +309,40 @@ class ProxyHandler(Base):
         self.forward()
 
     def do_PUT(self):
-        self.forward()
+        self.upload()
 
     def do_PATCH(self):
-        self.forward()
+        self.upload()
+
+    # -- upload modes ---------------------------------------------------
+    def upload(self):
+        mode = self.state.opts.mode
+        m = UPLOAD_RE.match(self.path)
+        if not m or mode not in UPLOAD_MODES or not self.upload_matches(m):
+            self.forward()
+            return
+        if not self.state.take_failure():
+            self.forward("forward-upload")
+            return
+        length = int(self.headers.get("Content-Length", "0") or 0)
+        if mode == "upload-drop":
+            self.rfile.read(length // 2)
+            self.note("upload-drop", "-")
+            self.drop()
+            return
+        for _ in self.request_body():
+            pass
+        body = json.dumps({"errors": [{"code": "UNKNOWN",
+                                       "message": "injected upload failure (regproxy)"}]})
+        self.send_simple(500, body.encode())
+        self.note("upload-error500", 500)
+
+    def upload_matches(self, m):
+        digest = self.state.opts.digest
+        if digest is None:
+            return True
+        query = urllib.parse.parse_qs(m.group("query") or "")
+        return self.command == "PUT" and digest in query.get("digest", [])
 
     def do_DELETE(self):
         self.forward()

@@ -339,7 +339,8 @@ static void test_a_token_that_runs_out_mid_pull_is_renewed(void **state)
 			       image_ref(ref, sizeof(ref), proxy, "layers"), NULL);
 	unsetenv("REGISTRY_AUTH_FILE");
 	assert_status(&r, 0);
-	assert_int_equal(count_lines(token_log(), "status=200", NULL), tokens + 2);
+	/* At least one renewal; more when a slow machine makes the pull outlast a second token. */
+	assert_in_range(count_lines(token_log(), "status=200", NULL), tokens + 2, tokens + 4);
 	snprintf(log, sizeof(log), "%s/proxy-renew.log", services);
 	assert_int_equal(count_lines(log, "/blobs/", "status=401", NULL), 0);
 	assert_int_equal(count_lines(log, "/blobs/", "status=500", NULL), 2);
