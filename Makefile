@@ -8,7 +8,7 @@
 #   make bench           side-by-side figures (bench/): what each stage's mechanism costs
 #   make mutate          break each stage's key lines once (tests/mutations) and
 #                        check that a test fails for each (slow; for maintainers)
-#   make demo            build the newest stage and run a command in a container
+#   make demo            the engine (final) used as an operator uses it, in a network namespace of its own
 #   make deps            install the Debian/Ubuntu packages the kit needs (as root)
 #   make clean
 
@@ -21,8 +21,8 @@ DEPS = build-essential pkg-config clang libcmocka-dev python3 \
 	qemu-system-x86 linux-image-amd64 cpio xz-utils kmod \
 	libmnl-dev libnftables-dev \
 	libcurl4-openssl-dev libarchive-dev libjansson-dev libssl-dev \
-	docker-registry skopeo python3-cryptography curl zstd \
-	libcap-dev libseccomp-dev podman containerd docker.io
+	docker-registry skopeo python3-cryptography curl zstd jq \
+	libcap-dev libseccomp-dev podman containerd docker.io umoci buildah
 # The newest stage that has cgroup tests, for test-cgroup2.
 CGROUP_STAGE := $(lastword $(foreach s,$(STAGES),$(if $(wildcard $(s)/tests/test_cgroup.c),$(s))))
 
