@@ -213,7 +213,6 @@ int store_remove_image(struct store *s, const struct reference *ref, struct fail
 int store_gc(struct store *s, struct gc_stats *stats, struct failure *f);
 int store_cache_get(const struct store *s, const char *key, char **text);
 int store_cache_put(const struct store *s, const char *key, const char *text, struct failure *f);
-int remove_all(const char *path);	/* rm -rf, keeping errno when it succeeds */
 int store_open_image(const struct store *s, const struct reference *ref, struct image *img, struct failure *f);
 void free_image(struct image *img);
 void format_size(long long bytes, char *buf, size_t size);
@@ -494,7 +493,6 @@ int enter_rootfs(const struct container_spec *spec, struct failure *f);
 int protect_paths(const struct container_spec *spec, struct failure *f);
 
 /* overlay.c: the container's directory (parent side), its layers and volumes (child side) */
-int remove_directory_tree(const char *path);
 int container_dir_create(struct container_spec *spec, struct failure *f);
 int container_dir_remove(const struct container_spec *spec, int lock, struct failure *f);
 int remove_stale_containers(const char *box_root, bool also_kept, struct failure *f);
@@ -502,6 +500,7 @@ int check_upper_fs(const char *dir, bool userns, struct failure *f);
 int setup_layers(const struct container_spec *spec, struct failure *f);
 int make_root_read_only(void);
 int open_in_root(int root_fd, const char *path, int flags, mode_t mode);
+int remove_tree(const char *path);
 int make_dir_in_root(int root_fd, const char *path);
 int make_file_in_root(int root_fd, const char *path);
 int parse_volume(const char *text, struct volume *v);

@@ -308,7 +308,7 @@ static int make_step_dir(struct build *b, char *dir, size_t size, struct failure
 		return failed(f, "make a directory in %s/tmp", b->store->root);
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
 		if (path_join(path, sizeof(path), dir, subdirs[i]) < 0 || mkdir(path, 0755) < 0) {
-			remove_all(dir);
+			remove_tree(dir);
 			return failed(f, "make %s/%s", dir, subdirs[i]);
 		}
 	}
@@ -425,7 +425,7 @@ static int run_command(struct build *b, char **argv, char **env, struct step_res
 		return ids ? -1 : failed(f, "list layers");
 	}
 	if (path_join(upper, sizeof(upper), dir, "upper") < 0 || path_join(work, sizeof(work), dir, "work") < 0) {
-		remove_all(dir);
+		remove_tree(dir);
 		free_words(ids);
 		return failed(f, "%s/upper", dir);
 	}
@@ -439,7 +439,7 @@ static int run_command(struct build *b, char **argv, char **env, struct step_res
 	}
 	if (ret == 0)
 		ret = take_layer(b, dir, r, f);
-	remove_all(dir);
+	remove_tree(dir);
 	free_words(ids);
 	return ret;
 }
@@ -594,7 +594,7 @@ static void free_copy_step(struct copy_step *cs)
 	free_words(cs->image_layers);
 	free_words(cs->from.layers);
 	if (cs->scratch[0])
-		remove_all(cs->scratch);
+		remove_tree(cs->scratch);
 }
 
 static int copy_words(struct build *b, const struct instruction *ins, struct copy_step *cs, struct failure *f)

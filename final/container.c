@@ -346,7 +346,7 @@ int container_reload_state(struct container *c)
 int container_destroy(const char *root, struct container *c)
 {
 	char cmd_path[PATH_MAX];
-	int ret = remove_directory_tree(c->dir);
+	int ret = remove_tree(c->dir);
 
 	if (c->name[0]) {
 		char target[LONG_ID_LEN + 1] = "";

@@ -22,7 +22,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -48,7 +47,6 @@ enum {
 	STORE_DIR_MODE = 0700,	/* layers hold setuid files and device nodes: keep other users out */
 	LAYER_META_MAX = 4096,
 	INDEX_MAX = 64 * 1024 * 1024,
-	NFTW_FDS = 64,		/* directories nftw(3) may hold open while removing a tree */
 };
 
 static const char *hex_of(const char *digest)
@@ -91,29 +89,6 @@ static int sync_dir(const char *path)
 	return ret;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-/*
- * rm -rf, never following a symlink out of the tree (FTW_PHYS) nor crossing
- * a mount (FTW_MOUNT). It cleans up after failures, so it leaves errno as
- * it found it when it succeeds (remove(3) tries unlink first: EISDIR).
- */
-int remove_all(const char *path)
-{
-	int err = errno;
-
-	if (nftw(path, remove_entry, NFTW_FDS, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
-		return -1;
-	errno = err;
-	return 0;
-}
-
 /* Nothing else uses the store (we hold its lock exclusively): all of tmp/ is left over from a crash. */
 int store_clean_temp(struct store *s, struct failure *f)
 {
@@ -127,7 +102,7 @@ int store_clean_temp(struct store *s, struct failure *f)
 	while ((d = readdir(dir))) {
 		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
 			continue;
-		if (path_join(entry, sizeof(entry), path, d->d_name) < 0 || remove_all(entry) < 0)
+		if (path_join(entry, sizeof(entry), path, d->d_name) < 0 || remove_tree(entry) < 0)
 			ret = failed(f, "remove %s", entry);
 	}
 	closedir(dir);
@@ -548,14 +523,14 @@ int store_add_layer(const struct store *s, const char *blob_digest, const char *
 	if (unpack_into(s, blob_digest, diff_id, temp, cancel, f) < 0) {
 		int err = errno;
 
-		remove_all(temp);
+		remove_tree(temp);
 		errno = err;
 		return -1;
 	}
 	if (rename(temp, final) < 0) {
 		int err = errno;
 
-		remove_all(temp);
+		remove_tree(temp);
 		errno = err;
 		if (err != EEXIST && err != ENOTEMPTY)
 			return failed(f, "move layer into %s", final);
@@ -917,7 +892,7 @@ static int remove_layer(const struct store *s, const char *path)
 	if (format_into(temp, sizeof(temp), "%s/%s/gc-XXXXXX", s->root, temp_dir) < 0 || !mkdtemp(temp) ||
 	    path_join(moved, sizeof(moved), temp, "layer") < 0 || rename(path, moved) < 0)
 		return -1;
-	return remove_all(temp);
+	return remove_tree(temp);
 }
 
 /* Remove every entry of dir (blobs or layers) that is not marked. */

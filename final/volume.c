@@ -125,7 +125,7 @@ int volume_remove(const char *root, const char *name)
 	}
 	if (access(path, F_OK) < 0)
 		return -1;
-	return remove_directory_tree(path);
+	return remove_tree(path);
 }
 
 /* The names of all volumes, one callback each. */

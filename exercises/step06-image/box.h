@@ -419,6 +419,7 @@ int check_upper_fs(const char *dir, bool userns, struct failure *f);
 int setup_layers(const struct container_spec *spec, char *merged, size_t size, struct failure *f);
 int make_root_read_only(void);
 int open_in_root(int root_fd, const char *path, int flags, mode_t mode);
+int remove_tree(const char *path);
 int parse_volume(const char *text, struct volume *v);
 int parse_tmpfs(const char *text, struct tmpfs_mount *t);
 

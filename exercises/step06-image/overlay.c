@@ -58,12 +58,17 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 /*
  * rm -rf path. FTW_PHYS: never follow a symlink (lower/0 points at the
  * user's rootfs!); FTW_MOUNT: never cross into another file system, so a
- * mount that is somehow still there is left alone rather than emptied.
+ * mount that is somehow still there is left alone rather than emptied. A
+ * path already gone is fine. It often cleans up after a failure, so when
+ * it succeeds it leaves errno as it found it. The store uses it too.
  */
-static int remove_tree(const char *path)
+int remove_tree(const char *path)
 {
-	if (nftw(path, remove_entry, NFTW_FDS, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0)
-		return errno == ENOENT ? 0 : -1;
+	int err = errno;
+
+	if (nftw(path, remove_entry, NFTW_FDS, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
+		return -1;
+	errno = err;
 	return 0;
 }
 

@@ -436,6 +436,7 @@ int check_upper_fs(const char *dir, bool userns, struct failure *f);
 int setup_layers(const struct container_spec *spec, struct failure *f);
 int make_root_read_only(void);
 int open_in_root(int root_fd, const char *path, int flags, mode_t mode);
+int remove_tree(const char *path);
 int make_dir_in_root(int root_fd, const char *path);
 int make_file_in_root(int root_fd, const char *path);
 int parse_volume(const char *text, struct volume *v);

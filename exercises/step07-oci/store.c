@@ -21,7 +21,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -46,7 +45,6 @@ enum {
 	STORE_DIR_MODE = 0700,	/* layers hold setuid files and device nodes: keep other users out */
 	LAYER_META_MAX = 4096,
 	INDEX_MAX = 64 * 1024 * 1024,
-	NFTW_FDS = 64,		/* directories nftw(3) may hold open while removing a tree */
 };
 
 static const char *hex_of(const char *digest)
@@ -87,22 +85,6 @@ static int sync_dir(const char *path)
 	ret = fsync(fd);
 	close(fd);
 	return ret;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-/* rm -rf, never following a symlink out of the tree (FTW_PHYS) nor crossing a mount (FTW_MOUNT). */
-static int remove_tree(const char *path)
-{
-	if (nftw(path, remove_entry, NFTW_FDS, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) < 0 && errno != ENOENT)
-		return -1;
-	return 0;
 }
 
 /* Nothing else uses the store (we hold its lock exclusively): all of tmp/ is left over from a crash. */
