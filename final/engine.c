@@ -890,8 +890,8 @@ static bool names_a_container(const struct command_line *cl, const char *text)
 
 static int cmd_inspect(struct command_line *cl)
 {
-	json_t *all = json_array();
 	int failures = 0;
+	json_t *all;
 	char *text;
 
 	if (cl->argc < 2)
@@ -899,6 +899,7 @@ static int cmd_inspect(struct command_line *cl)
 	/* One name that no container has: docker inspect shows the image of that name then (image-cmds.c). */
 	if (cl->argc == 2 && !names_a_container(cl, cl->argv[1]))
 		return image_tool_main(cl->argc, cl->argv, &cl->spec);
+	all = json_array();
 	for (int i = 1; i < cl->argc; i++) {
 		struct container c;
 		json_t *one;
