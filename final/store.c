@@ -225,25 +225,13 @@ int blob_writer_open(const struct store *s, struct blob_writer *w, const char *d
 /* Hash and write the next bytes; EFBIG as soon as they go past the size the descriptor promised. */
 int blob_writer_write(struct blob_writer *w, const void *data, size_t len)
 {
-	const char *p = data;
-
 	if (w->expected_size >= 0 && w->size + (long long)len > w->expected_size) {
 		errno = EFBIG;
 		return -1;
 	}
 	EVP_DigestUpdate(w->sha256, data, len);
 	w->size += (long long)len;
-	while (len > 0) {
-		ssize_t n = write(w->fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return write_all(w->fd, data, len);
 }
 
 /* Start again from the first byte: a download is retried. */

@@ -127,8 +127,9 @@ static int config_path(char *buf, size_t size, const char *env, const char *fall
 
 /*
  * Where podman and docker keep logins, in the order podman reads them:
- * $REGISTRY_AUTH_FILE (or $XDG_RUNTIME_DIR/containers/auth.json),
- * $XDG_CONFIG_HOME/containers/auth.json, then docker's $DOCKER_CONFIG/config.json.
+ * $REGISTRY_AUTH_FILE (or $XDG_RUNTIME_DIR/containers/auth.json, else
+ * /run/containers/UID/auth.json), $XDG_CONFIG_HOME/containers/auth.json,
+ * then docker's $DOCKER_CONFIG/config.json.
  */
 int find_credentials(const char *domain, struct credentials *cred)
 {
@@ -138,8 +139,10 @@ int find_credentials(const char *domain, struct credentials *cred)
 
 	if (auth_file && auth_file[0])
 		n += format_into(paths[n], PATH_MAX, "%s", auth_file) == 0;
-	else
-		n += config_path(paths[n], PATH_MAX, "XDG_RUNTIME_DIR", NULL, "containers/auth.json") == 0;
+	else if (config_path(paths[n], PATH_MAX, "XDG_RUNTIME_DIR", NULL, "containers/auth.json") == 0)
+		n++;
+	else	/* containers-auth.json(5): without XDG_RUNTIME_DIR, podman and skopeo use /run/containers/UID */
+		n += format_into(paths[n], PATH_MAX, "/run/containers/%u/auth.json", (unsigned)getuid()) == 0;
 	n += config_path(paths[n], PATH_MAX, "XDG_CONFIG_HOME", ".config", "containers/auth.json") == 0;
 	n += config_path(paths[n], PATH_MAX, "DOCKER_CONFIG", ".docker", "config.json") == 0;
 	for (int i = 0; i < n; i++) {
