@@ -346,7 +346,8 @@ static void test_a_signal_does_not_break_the_wait_for_the_cgroup_lock(void **sta
 	pidfile = start_box("", "/bin/true");
 	id = container_id();
 	snprintf(mine, sizeof(mine), "%s/%s", parent, id);
-	usleep(200 * 1000);
+	/* Time to reach the lock and wait in it: a second, for the cgroup v2 VM's emulated CPU too. */
+	usleep(1000 * 1000);
 	kill(read_pid(pidfile), SIGTERM);
 	usleep(300 * 1000);
 	/* Still waiting for the lock: no cgroup made yet. */
